@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh clone on a fresh machine: npm packages, Pulumi toolchain,
+# Docker engine, base image, local Pulumi backend. Each step says what it found or made.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$MODELPLANE_ROOT"
+step() { printf '\n[setup %s] %s\n' "$(date +%T)" "$*"; }
+step "npm packages"
+stamp=node_modules/.modelplane-lock-hash
+want=$(sha256sum package-lock.json | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+else echo "  node_modules up to date"; fi
+step "Pulumi CLI and language host"
+bash scripts/toolchain/pulumi.sh
+step "Docker engine"
+bash scripts/toolchain/docker-engine.sh
+step "base image"
+bash scripts/toolchain/base-image.sh
+step "local Pulumi backend"
+mkdir -p "$MODELPLANE_STATE/backend"
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ ! -s "$PULUMI_CONFIG_PASSPHRASE_FILE" ]; then
+  umask 077; head -c 24 /dev/urandom | base64 > "$PULUMI_CONFIG_PASSPHRASE_FILE"
+  echo "  generated a passphrase for local stacks in $PULUMI_CONFIG_PASSPHRASE_FILE"
+fi
+echo "  backend: $PULUMI_BACKEND_URL"
+step "ready"
