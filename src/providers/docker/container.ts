@@ -1,0 +1,187 @@
+import * as pulumi from "@pulumi/pulumi";
+import { lazyProvider } from "../lazy-provider";
+import { createHash } from "node:crypto";
+import { containerLogTail, dockerClient, isNotFound } from "./client";
+
+export interface BindMount {
+  /** Absolute host path. */
+  source: string;
+  /** Path inside the container. */
+  target: string;
+  /** @default true */
+  readOnly?: boolean;
+}
+
+export interface PublishedPort {
+  container: number;
+  host: number;
+  /** @default "127.0.0.1" (never all interfaces unless asked) */
+  hostIp?: string;
+}
+
+/** Plain (resolved) inputs of a container. */
+export interface ContainerInputs {
+  /** Base name; the real name adds a hash of the replace-forcing inputs, so a replacement can start before the old one stops. */
+  name: string;
+  image: string;
+  env?: Record<string, string>;
+  labels?: Record<string, string>;
+  binds?: BindMount[];
+  /** Named volumes: volume name -> container path. */
+  volumes?: Record<string, string>;
+  network?: string;
+  networkAliases?: string[];
+  ports?: PublishedPort[];
+  command?: string[];
+  user?: string;
+  /** @default "unless-stopped" */
+  restart?: "no" | "always" | "unless-stopped" | "on-failure";
+  memoryBytes?: number;
+  nanoCpus?: number;
+  /** After start, poll this URL (from the host) until it answers 2xx; the create fails with the container's last log lines otherwise. */
+  waitForHttp?: { url: string; timeoutSeconds: number };
+}
+
+export interface ContainerOutputs extends ContainerInputs {
+  containerName: string;
+  containerId: string;
+}
+
+/** Inputs whose change needs a new container (a running container's config is immutable). */
+export const CONTAINER_REPLACE_FIELDS = [
+  "image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus",
+] as const;
+
+/** Real container name: base name + hash of everything that forces a replacement. */
+export function containerName(inputs: ContainerInputs): string {
+  const h = createHash("sha256");
+  for (const f of CONTAINER_REPLACE_FIELDS) h.update(`${f}=${JSON.stringify(inputs[f] ?? null)}\0`);
+  return `${inputs.name}-${h.digest("hex").slice(0, 8)}`;
+}
+
+/** Pure diff: which replace-forcing fields changed. */
+export function diffContainer(olds: ContainerInputs, news: ContainerInputs): pulumi.dynamic.DiffResult {
+  const replaces = CONTAINER_REPLACE_FIELDS.filter((f) => JSON.stringify(olds[f] ?? null) !== JSON.stringify(news[f] ?? null));
+  const changes = replaces.length > 0 || JSON.stringify(olds.waitForHttp ?? null) !== JSON.stringify(news.waitForHttp ?? null) || olds.name !== news.name;
+  // A published host port can be held by one container only: such containers stop first.
+  return { changes, replaces: [...replaces, ...(olds.name !== news.name ? ["name"] : [])], deleteBeforeReplace: (news.ports?.length ?? 0) > 0 };
+}
+
+async function waitForHttp(url: string, timeoutSeconds: number, isAlive: () => Promise<boolean>): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return undefined;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (!(await isAlive())) return `the container exited (${last})`;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return `${url} did not answer 2xx within ${timeoutSeconds} s (last: ${last})`;
+}
+
+export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs, ContainerOutputs> = {
+  async check(_olds, news) {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (!news.name || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(news.name)) failures.push({ property: "name", reason: `name "${news.name}" must match [a-zA-Z0-9][a-zA-Z0-9_.-]*` });
+    if (!news.image) failures.push({ property: "image", reason: "image is required (a local tag such as modelplane/custom-server:abc123)" });
+    for (const b of news.binds ?? []) if (!b.source.startsWith("/")) failures.push({ property: "binds", reason: `bind source "${b.source}" must be an absolute path` });
+    return { inputs: { ...news, restart: news.restart ?? "unless-stopped" }, failures };
+  },
+
+  async diff(_id, olds, news) {
+    return diffContainer(olds, news);
+  },
+
+  async create(inputs) {
+    const docker = dockerClient();
+    const name = containerName(inputs);
+    // A container of that exact name is a leftover of an interrupted `up` with the same inputs.
+    try {
+      await docker.getContainer(name).remove({ force: true });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const portBindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    const exposed: Record<string, object> = {};
+    for (const p of inputs.ports ?? []) {
+      portBindings[`${p.container}/tcp`] = [{ HostIp: p.hostIp ?? "127.0.0.1", HostPort: String(p.host) }];
+      exposed[`${p.container}/tcp`] = {};
+    }
+    const container = await docker.createContainer({
+      name,
+      Image: inputs.image,
+      Env: Object.entries(inputs.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: inputs.labels ?? {},
+      Cmd: inputs.command,
+      User: inputs.user,
+      ExposedPorts: exposed,
+      HostConfig: {
+        Binds: [
+          ...(inputs.binds ?? []).map((b) => `${b.source}:${b.target}:${b.readOnly === false ? "rw" : "ro"}`),
+          ...Object.entries(inputs.volumes ?? {}).map(([v, target]) => `${v}:${target}`),
+        ],
+        PortBindings: portBindings,
+        RestartPolicy: { Name: inputs.restart ?? "unless-stopped" },
+        Memory: inputs.memoryBytes,
+        NanoCpus: inputs.nanoCpus,
+        NetworkMode: inputs.network,
+      },
+      NetworkingConfig: inputs.network ? { EndpointsConfig: { [inputs.network]: { Aliases: inputs.networkAliases ?? [] } } } : undefined,
+    });
+    await container.start();
+    if (inputs.waitForHttp) {
+      const problem = await waitForHttp(inputs.waitForHttp.url, inputs.waitForHttp.timeoutSeconds, async () => (await container.inspect()).State.Running);
+      if (problem) {
+        const logs = await containerLogTail(docker, container.id);
+        await container.remove({ force: true }).catch(() => undefined);
+        throw new Error(`container ${name} (${inputs.image}) is not healthy: ${problem}\n--- last log lines ---\n${logs || "(no output)"}`);
+      }
+    }
+    return { id: container.id, outs: { ...inputs, containerName: name, containerId: container.id } };
+  },
+
+  async read(id, props) {
+    const docker = dockerClient();
+    try {
+      const info = await docker.getContainer(id).inspect();
+      return { id, props: { ...(props as ContainerOutputs), containerId: info.Id } };
+    } catch (err) {
+      if (isNotFound(err)) return {}; // gone behind Pulumi's back: refresh drops it, the next up recreates it
+      throw err;
+    }
+  },
+
+  async update(_id, _olds, news) {
+    // Only non-replacing fields (waitForHttp) changed: nothing to do on the running container.
+    return { outs: { ...news, containerName: containerName(news), containerId: _id } as ContainerOutputs };
+  },
+
+  async delete(id) {
+    const docker = dockerClient();
+    try {
+      const c = docker.getContainer(id);
+      await c.stop({ t: 10 }).catch(() => undefined); // SIGTERM first: in-flight requests finish
+      await c.remove({ force: true });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+};
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+/** A Docker container managed through the Docker Engine API (see docs/architecture.md for why not the docker plugin). */
+export class DockerContainer extends pulumi.dynamic.Resource {
+  declare readonly containerName: pulumi.Output<string>;
+  declare readonly containerId: pulumi.Output<string>;
+  declare readonly image: pulumi.Output<string>;
+
+  constructor(name: string, args: Inputs<ContainerInputs>, opts?: pulumi.CustomResourceOptions) {
+    super(lazyProvider("src/providers/docker/container.ts", "containerProvider"), name, { ...args, containerName: undefined, containerId: undefined }, opts, "modelplane", "DockerContainer");
+  }
+}

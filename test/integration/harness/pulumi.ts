@@ -1,0 +1,54 @@
+import execa, { type ExecaReturnValue as Result } from "execa";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
+export const REPO_ROOT = path.resolve(__dirname, "../../..");
+
+/** A throwaway local backend + stack for one test file; `cleanup` destroys and removes everything. */
+export class TestStack {
+  private constructor(
+    readonly programDir: string,
+    readonly stack: string,
+    readonly backendDir: string,
+  ) {}
+
+  static async create(programDir: string, stack: string, config: Record<string, string> = {}): Promise<TestStack> {
+    const backendDir = await mkdtemp(path.join(tmpdir(), "mp-backend-"));
+    const s = new TestStack(programDir, stack, backendDir);
+    await s.pulumi(["stack", "init", stack]);
+    for (const [k, v] of Object.entries(config)) await s.pulumi(["config", "set", k, v]);
+    return s;
+  }
+
+  env(): Record<string, string> {
+    return {
+      PULUMI_BACKEND_URL: `file://${this.backendDir}`,
+      PULUMI_CONFIG_PASSPHRASE: "modelplane-tests",
+      PULUMI_CONFIG_PASSPHRASE_FILE: "",
+      PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+      MODELPLANE_ROOT: REPO_ROOT,
+    };
+  }
+
+  /** Runs `pulumi <args>` in the program dir on this stack; throws with the output on failure unless `reject: false`. */
+  async pulumi(args: string[], opts: { reject?: boolean; timeoutMs?: number } = {}): Promise<Result> {
+    const full = [...args, "--non-interactive", ...(args[0] === "stack" && args[1] === "init" ? [] : ["--stack", this.stack])];
+    const r = await execa("pulumi", full, { cwd: this.programDir, env: this.env(), reject: false, all: true, timeout: opts.timeoutMs ?? 600_000 });
+    if (opts.reject !== false && r.exitCode !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${r.exitCode}):\n${r.all}`);
+    return r;
+  }
+
+  async outputs(): Promise<Record<string, unknown>> {
+    const r = await this.pulumi(["stack", "output", "--json", "--show-secrets"]);
+    return JSON.parse(String(r.stdout)) as Record<string, unknown>;
+  }
+
+  /** Destroys the stack's resources, removes the stack and its backend; never throws. */
+  async cleanup(): Promise<void> {
+    await this.pulumi(["cancel", "--yes"], { reject: false });
+    await this.pulumi(["destroy", "--yes", "--skip-preview"], { reject: false });
+    await this.pulumi(["stack", "rm", "--yes", "--force"], { reject: false });
+    await rm(this.backendDir, { recursive: true, force: true });
+  }
+}
