@@ -1,0 +1,44 @@
+/**
+ * The modelplane Pulumi program: reads the Azure-ML-CLI-v2 specs in stacks/<stack>/ (or
+ * `modelplane:specDir`), validates them as a set, and deploys the stack's control plane,
+ * endpoints, deployments and traffic on the target.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
+import { ControlPlane, OnlineEndpoint } from "./components";
+import { formatDiagnostic, loadStack } from "./src/spec";
+
+export = async () => {
+  const config = new pulumi.Config("modelplane");
+  const stack = pulumi.getStack();
+  const target = config.get("target") ?? "docker";
+  if (target !== "docker") throw new pulumi.RunError(`modelplane:target is "${target}": only "docker" is available in this version; set it with \`pulumi config set modelplane:target docker\``);
+  const specDir = path.resolve(__dirname, config.get("specDir") ?? path.join("stacks", stack));
+  const spec = await loadStack(specDir);
+  const errors = spec.diagnostics.filter((d) => d.severity === "error");
+  for (const w of spec.diagnostics.filter((d) => d.severity === "warning")) pulumi.log.warn(formatDiagnostic(w));
+  if (errors.length) throw new pulumi.RunError(`the specs in ${specDir} have ${errors.length} error(s):\n${errors.map(formatDiagnostic).join("\n")}`);
+  if (spec.endpoints.length === 0) throw new pulumi.RunError(`no online endpoint spec in ${specDir}: add an endpoint.yml (see stacks/dev/)`);
+
+  const baseImage = config.get("baseImage") ?? "modelplane/base:bookworm";
+  const controlPlane = new ControlPlane("control-plane", {
+    stack,
+    gatewayPort: config.requireNumber("gatewayPort"),
+    managementPort: config.requireNumber("managementPort"),
+    baseImage,
+  });
+  const endpoints: Record<string, { scoringUri: pulumi.Output<string>; swaggerUri: pulumi.Output<string>; authMode: string }> = {};
+  const keys: Record<string, { primaryKey: pulumi.Output<string>; secondaryKey: pulumi.Output<string> }> = {};
+  for (const e of spec.endpoints) {
+    const ep = new OnlineEndpoint(e.name, { controlPlane, spec: e, deployments: spec.deployments.filter((d) => d.endpoint_name === e.name), baseImage });
+    endpoints[e.name] = { scoringUri: ep.scoringUri, swaggerUri: ep.swaggerUri, authMode: ep.authMode };
+    keys[e.name] = { primaryKey: ep.primaryKey, secondaryKey: ep.secondaryKey };
+  }
+  return {
+    gatewayUrl: controlPlane.gatewayUrl,
+    managementUrl: controlPlane.managementUrl,
+    managementToken: controlPlane.managementToken,
+    endpoints,
+    keys: pulumi.secret(keys),
+  };
+};

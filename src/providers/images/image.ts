@@ -1,0 +1,90 @@
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import * as path from "node:path";
+import { lazyProvider } from "../lazy-provider";
+
+/** Which image a stack needs; each kind has one builder. */
+export type ImageKind = "custom-server" | "modelplane-server";
+
+export interface ImageInputs {
+  kind: ImageKind;
+  baseImage: string;
+  /** custom-server: the environment's conda file (absolute). */
+  condaFile?: string;
+  /** Hash of everything the build reads, computed by the program: a change means a new image. */
+  fingerprint: string;
+  /** Stack-owned repository the built image is tagged into, e.g. `modelplane-dev/custom-server`; destroy removes that tag. */
+  stackRepository: string;
+}
+export interface ImageOutputs extends ImageInputs {
+  /** `stackRepository:fingerprint12`, what containers run. */
+  imageRef: string;
+  /** The content-addressed build (shared cache across stacks). */
+  builtTag: string;
+}
+
+/** sha256 over files (recursively for folders) and extra strings: names and bytes, in a stable order. */
+export function fingerprint(paths: string[], extra: string[] = []): string {
+  const h = createHash("sha256");
+  const visit = (p: string): void => {
+    if (statSync(p).isDirectory()) {
+      for (const e of readdirSync(p).sort()) if (e !== "node_modules" && e !== "__pycache__") visit(path.join(p, e));
+    } else {
+      h.update(`${p}\0`);
+      h.update(readFileSync(p));
+    }
+  };
+  for (const p of paths) visit(p);
+  for (const s of extra) h.update(`${s}\0`);
+  return h.digest("hex");
+}
+
+async function build(i: ImageInputs): Promise<string> {
+  const log = (line: string) => pulumi.log.info(line);
+  if (i.kind === "custom-server") {
+    const { ensureCustomServerImage } = await import("../../images/custom-server");
+    return (await ensureCustomServerImage({ condaFile: i.condaFile, baseImage: i.baseImage, log })).tag;
+  }
+  const { ensureServerImage } = await import("../../server/image");
+  return (await ensureServerImage({ baseImage: i.baseImage, log })).tag;
+}
+
+async function buildAndTag(i: ImageInputs): Promise<ImageOutputs> {
+  const { default: execa } = await import("execa");
+  const builtTag = await build(i);
+  const imageRef = `${i.stackRepository}:${i.fingerprint.slice(0, 12)}`;
+  await execa("docker", ["tag", builtTag, imageRef]);
+  return { ...i, imageRef, builtTag };
+}
+
+export const imageProvider: pulumi.dynamic.ResourceProvider<ImageInputs, ImageOutputs> = {
+  async diff(_id, olds, news) {
+    const replaces = (["kind", "baseImage", "condaFile", "fingerprint", "stackRepository"] as const).filter((f) => olds[f] !== news[f]);
+    return { changes: replaces.length > 0, replaces };
+  },
+  async create(inputs) {
+    const outs = await buildAndTag(inputs);
+    return { id: outs.imageRef, outs };
+  },
+  async read(id, props) {
+    const { default: execa } = await import("execa");
+    const r = await execa("docker", ["image", "inspect", id], { reject: false });
+    return r.exitCode === 0 ? { id, props: props as ImageOutputs } : {};
+  },
+  async delete(id) {
+    const { default: execa } = await import("execa");
+    // Untags the stack's reference; the content-addressed build stays as a cache for the next up.
+    await execa("docker", ["image", "rm", id], { reject: false });
+  },
+};
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+/** An image built for a stack from templates/ (content-hashed, so unchanged inputs never rebuild). */
+export class StackImage extends pulumi.dynamic.Resource {
+  declare readonly imageRef: pulumi.Output<string>;
+  constructor(name: string, args: Inputs<ImageInputs>, opts?: pulumi.CustomResourceOptions) {
+    super(lazyProvider("src/providers/images/image.ts", "imageProvider"), name, { ...args, imageRef: undefined, builtTag: undefined }, opts, "modelplane", "Image");
+  }
+}

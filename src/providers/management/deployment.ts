@@ -1,0 +1,125 @@
+import * as pulumi from "@pulumi/pulumi";
+import { containerLogTail, dockerClient } from "../docker/client";
+import { lazyProvider } from "../lazy-provider";
+import { isApiNotFound, managementRequest, type ManagementAccess } from "./client";
+
+export interface ProbeInputs {
+  initial_delay: number;
+  period: number;
+  timeout: number;
+  success_threshold: number;
+  failure_threshold: number;
+}
+export interface DeploymentInputs extends ManagementAccess {
+  endpointName: string;
+  name: string;
+  /** The running instances the gateway routes to (container DNS names on the stack network). */
+  instances: { id: string; url: string }[];
+  routes: { scoring: string; readiness: string; liveness: string; swagger?: string };
+  request_settings: { request_timeout_ms: number; max_concurrent_requests_per_instance: number; max_queue_wait_ms: number };
+  readiness_probe: ProbeInputs;
+  liveness_probe: ProbeInputs;
+  model_server: string;
+  /** The deployment spec as written (stored by the server, shown by `modelplane` and `GET`). */
+  spec?: Record<string, unknown>;
+  /** Containers whose logs explain a failed readiness. */
+  containerNames?: string[];
+}
+export interface DeploymentOutputs extends DeploymentInputs {
+  provisioningState: string;
+}
+interface DeploymentState {
+  name: string;
+  provisioningState: string;
+  failureReason?: string;
+}
+
+/** Longest a readiness wait may take: the probe budget plus slack for the first request. */
+export function readinessBudgetSeconds(p: ProbeInputs): number {
+  return p.initial_delay + p.period * p.failure_threshold + p.timeout + 30;
+}
+
+function path(i: Pick<DeploymentInputs, "endpointName" | "name">): string {
+  return `/endpoints/${encodeURIComponent(i.endpointName)}/deployments/${encodeURIComponent(i.name)}`;
+}
+
+async function explainFailure(i: DeploymentInputs, reason: string): Promise<string> {
+  const docker = dockerClient();
+  const parts = [`deployment "${i.name}" of endpoint "${i.endpointName}" failed readiness: ${reason}`];
+  for (const c of i.containerNames ?? []) {
+    const state = await docker
+      .getContainer(c)
+      .inspect()
+      .then((s) => `${s.State.Status}${s.State.Running ? "" : `, exit code ${s.State.ExitCode}`}${s.RestartCount ? `, restarted ${s.RestartCount}x` : ""}`)
+      .catch(() => "gone");
+    parts.push(`--- ${c} (${state}): last log lines ---\n${(await containerLogTail(docker, c, 25)) || "(no output)"}`);
+  }
+  parts.push("Fix the scoring code or environment and run `pulumi up` again; the endpoint's traffic was left unchanged.");
+  return parts.join("\n");
+}
+
+async function applyAndWait(i: DeploymentInputs): Promise<DeploymentOutputs> {
+  const { managementUrl: _u, managementToken: _t, containerNames: _c, endpointName: _e, name: _n, ...body } = i;
+  await managementRequest(i, "PUT", path(i), body);
+  const deadline = Date.now() + readinessBudgetSeconds(i.readiness_probe) * 1000;
+  for (;;) {
+    const d = await managementRequest<DeploymentState>(i, "GET", path(i));
+    if (d.provisioningState === "Succeeded") return { ...i, provisioningState: d.provisioningState };
+    if (d.provisioningState === "Failed") throw new Error(await explainFailure(i, d.failureReason ?? "no reason given"));
+    if (Date.now() > deadline) throw new Error(await explainFailure(i, `still ${d.provisioningState} after the probe budget`));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Only the identity of a deployment forces a replacement; instances, settings and spec update in place. */
+export const DEPLOYMENT_REPLACE_FIELDS = ["endpointName", "name"] as const;
+
+export const deploymentProvider: pulumi.dynamic.ResourceProvider<DeploymentInputs, DeploymentOutputs> = {
+  async diff(_id, olds, news) {
+    const replaces = DEPLOYMENT_REPLACE_FIELDS.filter((f) => olds[f] !== news[f]);
+    const fields = ["instances", "routes", "request_settings", "readiness_probe", "liveness_probe", "model_server", "spec", "managementUrl", "managementToken"] as const;
+    const changes = replaces.length > 0 || fields.some((f) => JSON.stringify(olds[f] ?? null) !== JSON.stringify(news[f] ?? null));
+    return { changes, replaces: [...replaces] };
+  },
+  async create(inputs) {
+    return { id: `${inputs.endpointName}/${inputs.name}`, outs: await applyAndWait(inputs) };
+  },
+  async update(_id, _olds, news) {
+    return { outs: await applyAndWait(news) };
+  },
+  async read(id, props) {
+    const p = props as DeploymentOutputs;
+    try {
+      const d = await managementRequest<DeploymentState>(p, "GET", path(p));
+      return { id, props: { ...p, provisioningState: d.provisioningState } };
+    } catch (err) {
+      if (isApiNotFound(err)) return {};
+      throw err;
+    }
+  },
+  async delete(_id, props) {
+    try {
+      await managementRequest(props as DeploymentOutputs, "DELETE", path(props as DeploymentOutputs));
+    } catch (err) {
+      if (!isApiNotFound(err)) throw err;
+    }
+  },
+};
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+/** Registers a deployment's instances with the control plane and waits until they are ready. */
+export class DeploymentResource extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly provisioningState: pulumi.Output<string>;
+  constructor(name: string, args: Inputs<DeploymentInputs>, opts?: pulumi.CustomResourceOptions) {
+    super(
+      lazyProvider("src/providers/management/deployment.ts", "deploymentProvider"),
+      name,
+      { ...args, provisioningState: undefined },
+      { ...opts, additionalSecretOutputs: ["managementToken"] },
+      "modelplane",
+      "Deployment",
+    );
+  }
+}

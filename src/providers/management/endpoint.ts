@@ -1,0 +1,91 @@
+import * as pulumi from "@pulumi/pulumi";
+import { lazyProvider } from "../lazy-provider";
+import { isApiNotFound, managementRequest, type ManagementAccess } from "./client";
+
+export interface EndpointInputs extends ManagementAccess {
+  name: string;
+  auth_mode: "key" | "aml_token" | "aad_token";
+  description?: string;
+  tags?: Record<string, string>;
+}
+export interface EndpointOutputs extends EndpointInputs {
+  provisioningState: string;
+  primaryKey: string;
+  secondaryKey: string;
+}
+interface EndpointState {
+  name: string;
+  provisioningState: string;
+  auth_mode: string;
+  description?: string;
+  tags?: Record<string, string>;
+}
+
+/** Fields whose change makes a different endpoint (its URL and keys): replace, never patch. */
+export const ENDPOINT_REPLACE_FIELDS = ["name"] as const;
+
+function body(i: EndpointInputs) {
+  // aad_token has no identity provider here: the server issues its own signed tokens for it.
+  return { auth_mode: i.auth_mode === "key" ? "key" : "aml_token", description: i.description, tags: i.tags ?? {} };
+}
+
+async function apply(i: EndpointInputs): Promise<EndpointOutputs> {
+  const e = await managementRequest<EndpointState>(i, "PUT", `/endpoints/${encodeURIComponent(i.name)}`, body(i));
+  const keys = await managementRequest<{ primaryKey: string; secondaryKey: string }>(i, "POST", `/endpoints/${encodeURIComponent(i.name)}/keys`);
+  return { ...i, provisioningState: e.provisioningState, primaryKey: keys.primaryKey, secondaryKey: keys.secondaryKey };
+}
+
+export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, EndpointOutputs> = {
+  async diff(_id, olds, news) {
+    const replaces = ENDPOINT_REPLACE_FIELDS.filter((f) => olds[f] !== news[f]);
+    const fields = ["auth_mode", "description", "tags", "managementUrl", "managementToken"] as const;
+    const changes = replaces.length > 0 || fields.some((f) => JSON.stringify(olds[f] ?? null) !== JSON.stringify(news[f] ?? null));
+    return { changes, replaces: [...replaces] };
+  },
+  async create(inputs) {
+    const outs = await apply(inputs);
+    return { id: inputs.name, outs };
+  },
+  async update(_id, _olds, news) {
+    return { outs: await apply(news) };
+  },
+  async read(id, props) {
+    const p = props as EndpointOutputs;
+    try {
+      const e = await managementRequest<EndpointState>(p, "GET", `/endpoints/${encodeURIComponent(id)}`);
+      // Drift in user-set fields shows up in the next diff (complaint 6: updates must not drop tags).
+      return { id, props: { ...p, auth_mode: e.auth_mode as EndpointInputs["auth_mode"], description: e.description, tags: e.tags ?? {}, provisioningState: e.provisioningState } };
+    } catch (err) {
+      if (isApiNotFound(err)) return {};
+      throw err;
+    }
+  },
+  async delete(id, props) {
+    try {
+      await managementRequest(props as EndpointOutputs, "DELETE", `/endpoints/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (!isApiNotFound(err)) throw err;
+    }
+  },
+};
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+/** The ARM-like endpoint registration: a stable name, auth mode and keys in the control plane. */
+export class EndpointResource extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly provisioningState: pulumi.Output<string>;
+  declare readonly primaryKey: pulumi.Output<string>;
+  declare readonly secondaryKey: pulumi.Output<string>;
+
+  constructor(name: string, args: Inputs<EndpointInputs>, opts?: pulumi.CustomResourceOptions) {
+    super(
+      lazyProvider("src/providers/management/endpoint.ts", "endpointProvider"),
+      name,
+      { ...args, provisioningState: undefined, primaryKey: undefined, secondaryKey: undefined },
+      { ...opts, additionalSecretOutputs: ["primaryKey", "secondaryKey", "managementToken"] },
+      "modelplane",
+      "Endpoint",
+    );
+  }
+}
