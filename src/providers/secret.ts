@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { randomBytes } from "node:crypto";
 import { lazyProvider } from "./lazy-provider";
 
 /** A random secret made once at create and kept in the (encrypted) state: the management token. */
@@ -7,7 +8,6 @@ export const randomSecretProvider: pulumi.dynamic.ResourceProvider<{ bytes: numb
     return { changes: olds.bytes !== news.bytes, replaces: olds.bytes !== news.bytes ? ["bytes"] : [] };
   },
   async create(inputs) {
-    const { randomBytes } = await import("node:crypto");
     const value = randomBytes(inputs.bytes).toString("base64url");
     return { id: `secret-${inputs.bytes}`, outs: { bytes: inputs.bytes, value } };
   },

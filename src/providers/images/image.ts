@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
+import execa from "execa";
 import { lazyProvider } from "../lazy-provider";
 
 /** Which image a stack needs; each kind has one builder. */
@@ -43,15 +45,22 @@ export function fingerprint(paths: string[], extra: string[] = []): string {
 async function build(i: ImageInputs): Promise<string> {
   const log = (line: string) => pulumi.log.info(line);
   if (i.kind === "custom-server") {
-    const { ensureCustomServerImage } = await import("../../images/custom-server");
+    // Loaded on use: only the provider process needs the builders.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ensureCustomServerImage } = require("../../images/custom-server") as typeof import("../../images/custom-server");
     return (await ensureCustomServerImage({ condaFile: i.condaFile, baseImage: i.baseImage, log })).tag;
   }
-  const { ensureServerImage } = await import("../../server/image");
-  return (await ensureServerImage({ baseImage: i.baseImage, log })).tag;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { buildServerImage } = require("../../server/image") as typeof import("../../server/image");
+  const staging = mkdtempSync(path.join(tmpdir(), "modelplane-server-"));
+  try {
+    return (await buildServerImage(staging, { baseImage: i.baseImage, log })).tag;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 async function buildAndTag(i: ImageInputs): Promise<ImageOutputs> {
-  const { default: execa } = await import("execa");
   const builtTag = await build(i);
   const imageRef = `${i.stackRepository}:${i.fingerprint.slice(0, 12)}`;
   await execa("docker", ["tag", builtTag, imageRef]);
@@ -68,13 +77,11 @@ export const imageProvider: pulumi.dynamic.ResourceProvider<ImageInputs, ImageOu
     return { id: outs.imageRef, outs };
   },
   async read(id, props) {
-    const { default: execa } = await import("execa");
-    const r = await execa("docker", ["image", "inspect", id], { reject: false });
+      const r = await execa("docker", ["image", "inspect", id], { reject: false });
     return r.exitCode === 0 ? { id, props: props as ImageOutputs } : {};
   },
   async delete(id) {
-    const { default: execa } = await import("execa");
-    // Untags the stack's reference; the content-addressed build stays as a cache for the next up.
+      // Untags the stack's reference; the content-addressed build stays as a cache for the next up.
     await execa("docker", ["image", "rm", id], { reject: false });
   },
 };

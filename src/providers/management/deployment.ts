@@ -58,15 +58,30 @@ async function explainFailure(i: DeploymentInputs, reason: string): Promise<stri
   return parts.join("\n");
 }
 
+/** The first container that has restarted twice or more (its entrypoint or init() keeps failing). */
+async function crashLoopingContainer(names: string[]): Promise<string | undefined> {
+  const docker = dockerClient();
+  for (const n of names) {
+    const s = await docker.getContainer(n).inspect().catch(() => undefined);
+    if (s && s.RestartCount >= 2) return n;
+  }
+  return undefined;
+}
+
 async function applyAndWait(i: DeploymentInputs): Promise<DeploymentOutputs> {
   const { managementUrl: _u, managementToken: _t, containerNames: _c, endpointName: _e, name: _n, ...body } = i;
   await managementRequest(i, "PUT", path(i), body);
   const deadline = Date.now() + readinessBudgetSeconds(i.readiness_probe) * 1000;
-  for (;;) {
+  for (let polls = 0; ; polls++) {
     const d = await managementRequest<DeploymentState>(i, "GET", path(i));
     if (d.provisioningState === "Succeeded") return { ...i, provisioningState: d.provisioningState };
     if (d.provisioningState === "Failed") throw new Error(await explainFailure(i, d.failureReason ?? "no reason given"));
     if (Date.now() > deadline) throw new Error(await explainFailure(i, `still ${d.provisioningState} after the probe budget`));
+    // A crash-looping instance will never become ready: say so now, not after the whole probe budget.
+    if (polls % 8 === 7) {
+      const crashed = await crashLoopingContainer(i.containerNames ?? []);
+      if (crashed) throw new Error(await explainFailure(i, `instance ${crashed} keeps exiting (crash loop) before it becomes ready`));
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }

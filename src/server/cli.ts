@@ -1,0 +1,68 @@
+import type { Command } from "commander";
+import { startServer } from "./main";
+
+interface ServerFlags {
+  stateDir: string;
+  gatewayPort: string;
+  managementPort: string;
+  gatewayHost: string;
+  managementHost: string;
+  bodyLimitBytes?: string;
+}
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Runs the server until SIGTERM/SIGINT, then drains in-flight requests and exits. */
+export async function runServer(flags: ServerFlags): Promise<void> {
+  const token = process.env.MODELPLANE_MANAGEMENT_TOKEN;
+  if (!token) throw new Error("set MODELPLANE_MANAGEMENT_TOKEN to the management API's bearer token");
+  const server = await startServer({
+    stateDir: flags.stateDir,
+    gatewayPort: port(flags.gatewayPort, "--gateway-port"),
+    gatewayHost: flags.gatewayHost,
+    managementPort: port(flags.managementPort, "--management-port"),
+    managementHost: flags.managementHost,
+    managementToken: token,
+    bodyLimitBytes: flags.bodyLimitBytes ? Number(flags.bodyLimitBytes) : undefined,
+    processMetrics: true,
+  });
+  console.error(`modelplane server: gateway ${server.gatewayUrl}, management ${server.managementUrl}, state ${flags.stateDir}`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`modelplane server: ${signal}, finishing in-flight requests`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+function addFlags(cmd: Command): Command {
+  return cmd
+    .option("--state-dir <dir>", "folder of the SQLite store", process.env.MODELPLANE_STATE_DIR ?? ".state/server")
+    .option("--gateway-port <port>", "gateway (scoring) port", "8080")
+    .option("--gateway-host <host>", "gateway bind address", "0.0.0.0")
+    .option("--management-port <port>", "management API port", "8081")
+    .option("--management-host <host>", "management API bind address", "127.0.0.1")
+    .option("--body-limit-bytes <n>", "largest scoring request body (413 beyond)");
+}
+
+/** Adds `modelplane server` (management token from env MODELPLANE_MANAGEMENT_TOKEN). */
+export function registerServerCommand(program: Command): void {
+  addFlags(program.command("server").description("run the modelplane server: management API and scoring gateway")).action(async (flags: ServerFlags) => {
+    await runServer(flags);
+  });
+}
+
+export { addFlags as addServerFlags };

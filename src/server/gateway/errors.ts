@@ -1,0 +1,68 @@
+/** Stable codes of every failure the gateway answers with. */
+export type GatewayErrorCode =
+  | "bad_request"
+  | "unauthorized"
+  | "endpoint_not_found"
+  | "deployment_not_found"
+  | "no_deployment_with_traffic"
+  | "not_found"
+  | "method_not_allowed"
+  | "request_timeout"
+  | "payload_too_large"
+  | "model_error"
+  | "too_many_requests"
+  | "upstream_connection_failed"
+  | "no_healthy_instance"
+  | "internal_error";
+
+/** The one error type of the gateway. `detail` is extra safe-to-echo context. */
+export class GatewayError extends Error {
+  constructor(
+    readonly code: GatewayErrorCode,
+    message: string,
+    readonly detail: { upstreamStatus?: number; upstreamReason?: string; upstreamBody?: Buffer; upstreamContentType?: string } = {},
+  ) {
+    super(message);
+    this.name = "GatewayError";
+  }
+}
+
+const STATUS: Record<GatewayErrorCode, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  endpoint_not_found: 404,
+  deployment_not_found: 404,
+  no_deployment_with_traffic: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
+  payload_too_large: 413,
+  model_error: 424,
+  too_many_requests: 429,
+  upstream_connection_failed: 502,
+  no_healthy_instance: 503,
+  internal_error: 500,
+};
+
+/**
+ * The one mapping from any failure to the HTTP answer. GatewayErrors keep their code; anything
+ * else is the gateway's own bug (500, message not echoed).
+ */
+export function failureStatus(err: unknown): { status: number; code: GatewayErrorCode; message: string } {
+  if (err instanceof GatewayError) return { status: STATUS[err.code], code: err.code, message: err.message };
+  return { status: 500, code: "internal_error", message: "the gateway failed to handle the request" };
+}
+
+/** Makes a user-supplied value safe to echo: printable ASCII only, bounded length. */
+export function sanitize(value: string, max = 64): string {
+  const clean = value.replace(/[^A-Za-z0-9._~:/@+-]/g, "?");
+  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}
+
+/** Classifies an upstream transport error (undici) into a GatewayError. */
+export function upstreamFailure(err: unknown, timedOut: boolean, timeoutMs: number): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (timedOut) return new GatewayError("request_timeout", `the model did not answer within request_timeout_ms (${timeoutMs} ms)`);
+  const code = (err as { code?: unknown })?.code;
+  return new GatewayError("upstream_connection_failed", `connection to the model failed${typeof code === "string" ? ` (${sanitize(code)})` : ""}`);
+}

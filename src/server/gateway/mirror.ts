@@ -1,0 +1,52 @@
+import type { GatewayMetrics } from "../metrics/metrics";
+import type { DeploymentRuntime } from "./deployment";
+import { exchange, type UpstreamPools } from "./upstream";
+
+/** Default cap of mirrored copies in flight across the whole gateway. */
+export const DEFAULT_MIRROR_CONCURRENCY = 64;
+
+/**
+ * Sends copies of requests to a mirror deployment in the background. A copy never waits: when the
+ * gateway-wide cap or the mirror deployment's own capacity is full it is dropped (and counted).
+ * Responses are discarded; errors only count.
+ */
+export class Mirror {
+  private inflight = 0;
+
+  constructor(
+    private readonly pools: UpstreamPools,
+    private readonly metrics: GatewayMetrics,
+    private readonly maxConcurrency = DEFAULT_MIRROR_CONCURRENCY,
+  ) {}
+
+  get pending(): number {
+    return this.inflight;
+  }
+
+  send(runtime: DeploymentRuntime | undefined, endpoint: string, deployment: string, body: Buffer, headers: Record<string, string>): void {
+    const labels = { endpoint, deployment };
+    if (!runtime || this.inflight >= this.maxConcurrency || !runtime.limiter.tryAcquire()) {
+      this.metrics.mirrorDrops.inc(labels);
+      return;
+    }
+    const inst = runtime.pick();
+    if (!inst) {
+      runtime.limiter.release();
+      this.metrics.mirrorDrops.inc(labels);
+      return;
+    }
+    this.inflight++;
+    inst.outstanding++;
+    const h = { ...headers, "azureml-model-deployment": deployment };
+    exchange(this.pools, inst.origin, inst.scoringPath, "POST", h, body, runtime.config.request_settings.request_timeout_ms)
+      .then(
+        (r) => this.metrics.mirrorCopies.inc({ ...labels, outcome: r.status >= 200 && r.status < 300 ? "ok" : "error" }),
+        () => this.metrics.mirrorCopies.inc({ ...labels, outcome: "error" }),
+      )
+      .finally(() => {
+        this.inflight--;
+        inst.outstanding--;
+        runtime.limiter.release();
+      });
+  }
+}

@@ -1,0 +1,90 @@
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { ensureImage, type ImageBuildResult } from "../images/build";
+
+const REPO_ROOT = path.resolve(__dirname, "../..");
+/** Packages the server (and the spec module it uses) load at run time; their dependencies follow. */
+const RUNTIME_PACKAGES = ["better-sqlite3", "commander", "jose", "prom-client", "undici", "yaml", "zod", "tsx"];
+export const SERVER_IMAGE_REPOSITORY = "modelplane/server";
+
+async function readPkg(dir: string): Promise<{ dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> } | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(dir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves a package folder the way Node does from `fromDir` (nested node_modules first). */
+async function resolvePackageDir(name: string, fromDir: string): Promise<string | undefined> {
+  let dir = fromDir;
+  for (;;) {
+    const candidate = path.join(dir, "node_modules", name);
+    if (await readPkg(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir || !parent.startsWith(REPO_ROOT)) return undefined;
+    dir = parent;
+  }
+}
+
+/** Folders of the runtime packages and everything they depend on (optional ones when installed). */
+async function runtimeClosure(): Promise<string[]> {
+  const seen = new Set<string>();
+  const queue: { name: string; from: string }[] = RUNTIME_PACKAGES.map((name) => ({ name, from: REPO_ROOT }));
+  while (queue.length > 0) {
+    const { name, from } = queue.shift()!;
+    const dir = await resolvePackageDir(name, from);
+    if (!dir) {
+      if (RUNTIME_PACKAGES.includes(name)) throw new Error(`runtime package ${name} is not installed; run npm ci`);
+      continue; // an optional dependency for another platform
+    }
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    const pkg = await readPkg(dir);
+    for (const dep of Object.keys({ ...pkg?.dependencies, ...pkg?.optionalDependencies })) queue.push({ name: dep, from: dir });
+  }
+  return [...seen].sort();
+}
+
+/** better-sqlite3 needs only its JS and the built addon at run time (not the SQLite sources or objects). */
+function keepFile(pkgRel: string, fileRel: string): boolean {
+  if (!pkgRel.endsWith("better-sqlite3") || fileRel === "") return true;
+  const parts = fileRel.split(path.sep);
+  if (parts[0] === "package.json" || parts[0] === "lib") return true;
+  if (parts[0] !== "build") return false;
+  return parts.length <= 2 ? parts.length === 1 || parts[1] === "Release" : parts[1] === "Release" && parts[2] === "better_sqlite3.node";
+}
+
+/**
+ * Writes a self-contained build context for templates/server/Dockerfile into `dir`: the running
+ * Node binary, src/, package.json and the server's runtime node_modules (better-sqlite3's native
+ * addon was built for this very Node, so it matches). Returns `dir`.
+ */
+export async function stageServerImageContext(dir: string): Promise<string> {
+  await fs.rm(dir, { recursive: true, force: true });
+  const app = path.join(dir, "app");
+  await fs.mkdir(app, { recursive: true });
+  await fs.copyFile(path.join(REPO_ROOT, "templates/server/Dockerfile"), path.join(dir, "Dockerfile"));
+  await fs.copyFile(process.execPath, path.join(dir, "node"));
+  await fs.chmod(path.join(dir, "node"), 0o755);
+  await fs.copyFile(path.join(REPO_ROOT, "package.json"), path.join(app, "package.json"));
+  await fs.cp(path.join(REPO_ROOT, "src"), path.join(app, "src"), { recursive: true });
+  await fs.cp(path.join(REPO_ROOT, "tsconfig.json"), path.join(app, "tsconfig.json"));
+  for (const pkgDir of await runtimeClosure()) {
+    const rel = path.relative(REPO_ROOT, pkgDir);
+    await fs.cp(pkgDir, path.join(app, rel), { recursive: true, filter: (src) => keepFile(rel, path.relative(pkgDir, src)) });
+  }
+  return dir;
+}
+
+/** Stages the context in `stagingDir` and builds (or reuses) the server image. */
+export async function buildServerImage(stagingDir: string, opts: { baseImage?: string; log?: (line: string) => void } = {}): Promise<ImageBuildResult> {
+  await stageServerImageContext(stagingDir);
+  return ensureImage({
+    repository: SERVER_IMAGE_REPOSITORY,
+    contextDir: stagingDir,
+    buildArgs: { BASE_IMAGE: opts.baseImage ?? "modelplane/base:bookworm" },
+    labels: { "modelplane.component": "server" },
+    log: opts.log,
+  });
+}

@@ -1,0 +1,141 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { DEFAULT_BODY_LIMIT_BYTES, Gateway } from "./gateway/gateway";
+import { RuntimeRegistry } from "./gateway/table";
+import { UpstreamPools } from "./gateway/upstream";
+import { Management } from "./management/api";
+import { Provisioner } from "./management/provisioner";
+import { GatewayMetrics } from "./metrics/metrics";
+import { Store } from "./store/store";
+
+export interface ServerOptions {
+  stateDir: string;
+  gatewayPort: number;
+  gatewayHost?: string;
+  managementPort: number;
+  /** @default "127.0.0.1" (the management API is not meant to be reachable from other hosts) */
+  managementHost?: string;
+  managementToken: string;
+  /** Largest scoring request body; larger ones get 413. @default 100 MiB */
+  bodyLimitBytes?: number;
+  /** Where access-log lines go. @default one line per request on stdout; false disables. */
+  accessLog?: boolean | ((line: string) => void);
+  /** Base URL put into scoring_uri/swagger_uri. @default env MODELPLANE_PUBLIC_URL or the gateway's own URL */
+  publicGatewayUrl?: string;
+  /** Cap of mirrored copies in flight. @default 64 */
+  mirrorConcurrency?: number;
+  /** Node's process metrics on /metrics. @default false */
+  processMetrics?: boolean;
+}
+
+export interface RunningServer {
+  gatewayUrl: string;
+  managementUrl: string;
+  /** Stops accepting, lets in-flight requests finish (up to 30 s), then closes everything. */
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function urlOf(a: AddressInfo): string {
+  const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+  return `http://${host === "0.0.0.0" || host === "[::]" ? "127.0.0.1" : host}:${a.port}`;
+}
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/** Access-log sink: lines of one event-loop turn go out in one stdout write. */
+function stdoutLines(): (line: string) => void {
+  let pending: string[] = [];
+  const flush = (): void => {
+    const lines = pending;
+    pending = [];
+    process.stdout.write(lines.join("\n") + "\n");
+  };
+  return (line) => {
+    if (pending.push(line) === 1) setImmediate(flush);
+  };
+}
+
+/** Starts the management API and the gateway on one durable store. */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  if (!opts.managementToken) throw new Error("a management token is required (MODELPLANE_MANAGEMENT_TOKEN)");
+  const store = new Store(opts.stateDir);
+  const pools = new UpstreamPools();
+  const metrics = new GatewayMetrics(opts.processMetrics ?? false);
+  const registry = new RuntimeRegistry(pools, metrics);
+  const tokenSecret = new Uint8Array(store.secret("token-signing"));
+  const accessLog = typeof opts.accessLog === "function" ? opts.accessLog : opts.accessLog === false ? () => {} : stdoutLines();
+  const gateway = new Gateway({ pools, metrics, tokenSecret, bodyLimitBytes: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, accessLog, mirrorConcurrency: opts.mirrorConcurrency });
+  let table = registry.build([], []);
+  const refresh = (): void => {
+    table = registry.build(store.listEndpoints(), store.listDeployments());
+    gateway.setTable(table);
+  };
+  const provisioner = new Provisioner(pools, (e, d, generation, outcome) => {
+    if (store.finishProvisioning(e, d, generation, outcome, new Date().toISOString())) refresh();
+  });
+  let gatewayUrl = "";
+  const management = new Management({
+    store,
+    provisioner,
+    managementToken: opts.managementToken,
+    tokenSecret,
+    gatewayUrl: () => opts.publicGatewayUrl ?? process.env.MODELPLANE_PUBLIC_URL ?? gatewayUrl,
+    refresh,
+    runtime: (e, d) => table.endpoints.get(e)?.deployments.get(d),
+  });
+
+  // Serve what was acknowledged before a restart at once; re-probe deployments that were mid-provisioning.
+  refresh();
+  for (const d of store.listDeployments()) {
+    if (d.provisioningState === "Creating" || d.provisioningState === "Updating") provisioner.start(d.endpoint_name, d.name, d.generation, d.config);
+  }
+
+  const gw = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 300_000, headersTimeout: 15_000, keepAliveTimeout: 65_000 }, gateway.handle);
+  const mg = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 15_000 }, management.handle);
+  try {
+    const ga = await listen(gw, opts.gatewayPort, opts.gatewayHost ?? "0.0.0.0");
+    gatewayUrl = urlOf(ga);
+    const ma = await listen(mg, opts.managementPort, opts.managementHost ?? "127.0.0.1");
+    let closing: Promise<void> | undefined;
+    return {
+      gatewayUrl,
+      managementUrl: urlOf(ma),
+      close: () =>
+        (closing ??= (async () => {
+          provisioner.stopAll();
+          await Promise.all([closeServer(gw, 30_000), closeServer(mg, 5_000)]);
+          registry.stopAll();
+          await pools.close();
+          store.close();
+        })()),
+    };
+  } catch (err) {
+    provisioner.stopAll();
+    gw.close();
+    mg.close();
+    registry.stopAll();
+    await pools.close();
+    store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+/** Shapes persisted by the store and shared by the management API and the gateway. */
+
+export type AuthMode = "key" | "aml_token";
+export type ProvisioningState = "Creating" | "Updating" | "Succeeded" | "Failed" | "Deleting";
+
+/** Request limits of a deployment (same names as the spec module's RequestSettings). */
+export interface RequestSettings {
+  request_timeout_ms: number;
+  max_concurrent_requests_per_instance: number;
+  max_queue_wait_ms: number;
+}
+
+/** Probe settings in seconds (same names as the spec module's ProbeSettings). */
+export interface ProbeSettings {
+  initial_delay: number;
+  period: number;
+  timeout: number;
+  success_threshold: number;
+  failure_threshold: number;
+}
+
+export interface InstanceConfig {
+  id: string;
+  url: string;
+}
+
+export interface DeploymentRoutes {
+  scoring: string;
+  readiness: string;
+  liveness: string;
+  swagger?: string;
+}
+
+/** What a deployment PUT carries: where its instances are and how to talk to them. */
+export interface DeploymentConfig {
+  instances: InstanceConfig[];
+  routes: DeploymentRoutes;
+  request_settings: RequestSettings;
+  readiness_probe: ProbeSettings;
+  liveness_probe: ProbeSettings;
+  model_server?: string;
+  spec?: unknown;
+}
+
+export interface EndpointRecord {
+  name: string;
+  auth_mode: AuthMode;
+  description: string;
+  tags: Record<string, string>;
+  traffic: Record<string, number>;
+  mirror_traffic: Record<string, number>;
+  provisioningState: ProvisioningState;
+  /** sha256 hex of the primary and secondary keys; used by the gateway. */
+  primaryKeyHash: string;
+  secondaryKeyHash: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DeploymentRecord {
+  endpoint_name: string;
+  name: string;
+  /** The desired configuration (last PUT). */
+  config: DeploymentConfig;
+  /**
+   * The last configuration whose instances all passed readiness; the gateway serves this one
+   * while a newer config is still being probed, so an update never causes a gap.
+   */
+  servingConfig: DeploymentConfig | null;
+  provisioningState: ProvisioningState;
+  failureReason: string | null;
+  /** Bumped on every PUT; a probe run for an older generation is ignored. */
+  generation: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface EndpointKeys {
+  primary: string;
+  secondary: string;
+}

@@ -1,0 +1,244 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
+import { deploymentBody, score, setupEndpoint, sleep, startHarness, startUpstream, waitProvisioned, type Harness, type Upstream } from "./harness";
+
+describe("gateway", () => {
+  let h: Harness;
+  const ups: Upstream[] = [];
+  const up = async (name: string, handler?: Upstream["handler"]): Promise<Upstream> => {
+    const u = await startUpstream(name, handler);
+    ups.push(u);
+    return u;
+  };
+  before(async () => {
+    h = await startHarness({ bodyLimitBytes: 1024 * 1024 });
+  });
+  after(async () => {
+    await h?.close();
+    await Promise.all(ups.map((u) => u.close()));
+  });
+
+  it("splits 90/10 (2000 requests within +-3 points), pins, sets headers", async () => {
+    const blue = await up("blue");
+    const green = await up("green");
+    const key = await setupEndpoint(h, "split", { blue: [blue.url], green: [green.url] }, { blue: 90, green: 10 });
+    let greenCount = 0;
+    const N = 2000;
+    for (let batch = 0; batch < N / 50; batch++) {
+      const rs = await Promise.all(Array.from({ length: 50 }, () => score(h.server.gatewayUrl, "split", key)));
+      for (const r of rs) {
+        assert.equal(r.status, 200);
+        assert.ok(r.headers.get("x-request-id"));
+        const dep = r.headers.get("azureml-model-deployment");
+        assert.equal(JSON.parse(r.text).deployment, dep);
+        if (dep === "green") greenCount++;
+      }
+    }
+    const pct = (greenCount / N) * 100;
+    assert.ok(Math.abs(pct - 10) <= 3, `green got ${pct}%`);
+    const pinned = await Promise.all(Array.from({ length: 20 }, () => score(h.server.gatewayUrl, "split", key, {}, { "azureml-model-deployment": "green" })));
+    assert.ok(pinned.every((r) => r.status === 200 && r.headers.get("azureml-model-deployment") === "green"));
+    const ghost = await score(h.server.gatewayUrl, "split", key, {}, { "azureml-model-deployment": "gh<o>st" });
+    assert.equal(ghost.status, 404);
+    assert.ok(!ghost.text.includes("<"), "pinned value is sanitized");
+    const swagger = await fetch(`${h.server.gatewayUrl}/endpoints/split/swagger.json`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(swagger.status, 200);
+    const hostBased = await fetch(`${h.server.gatewayUrl}/score`, { method: "POST", headers: { authorization: `Bearer ${key}`, "x-modelplane-endpoint": "split" }, body: "{}" });
+    assert.equal(hostBased.status, 200);
+  });
+
+  it("pins to a 0% deployment; 404 when no deployment has weight", async () => {
+    const a = await up("a");
+    const key = await setupEndpoint(h, "zero", { alpha: [a.url] }, { alpha: 0 });
+    const r = await score(h.server.gatewayUrl, "zero", key);
+    assert.equal(r.status, 404);
+    assert.equal(JSON.parse(r.text).error.code, "no_deployment_with_traffic");
+    const p = await score(h.server.gatewayUrl, "zero", key, {}, { "azureml-model-deployment": "alpha" });
+    assert.equal(p.status, 200);
+  });
+
+  it("enforces the auth matrix: key mode, token mode, regeneration", async () => {
+    const a = await up("auth");
+    const key = await setupEndpoint(h, "authk", { alpha: [a.url] }, { alpha: 100 });
+    const keys = (await h.mgmt("POST", "/endpoints/authk/keys")).body;
+    assert.equal((await score(h.server.gatewayUrl, "authk", undefined)).status, 401);
+    assert.equal((await score(h.server.gatewayUrl, "authk", "wrong-key")).status, 401);
+    assert.equal((await score(h.server.gatewayUrl, "authk", key)).status, 200);
+    assert.equal((await score(h.server.gatewayUrl, "authk", keys.secondaryKey)).status, 200);
+    await h.mgmt("POST", "/endpoints/authk/keys/regenerate", { keyType: "primary" });
+    assert.equal((await score(h.server.gatewayUrl, "authk", key)).status, 401, "old primary rejected at once");
+    assert.equal((await score(h.server.gatewayUrl, "authk", keys.secondaryKey)).status, 200);
+    const tk = await setupEndpoint(h, "autht", { alpha: [a.url] }, { alpha: 100 }, {}, {}, "aml_token");
+    assert.equal((await score(h.server.gatewayUrl, "autht", tk)).status, 401, "key not accepted in token mode");
+    const token = (await h.mgmt("POST", "/endpoints/autht/token")).body.accessToken as string;
+    assert.equal((await score(h.server.gatewayUrl, "autht", token)).status, 200);
+    assert.equal((await score(h.server.gatewayUrl, "authk", token)).status, 401, "token of another endpoint");
+    const short = (await h.mgmt("POST", "/endpoints/autht/token", { expiresInSeconds: 1 })).body.accessToken as string;
+    await sleep(2100);
+    assert.equal((await score(h.server.gatewayUrl, "autht", short)).status, 401, "expired token");
+    assert.ok(!h.logs.some((l) => l.includes(key) || l.includes(token)), "no secret in access logs");
+  });
+
+  it("answers 424 with model status headers, 408 on timeout, 502 on crash, 503 with no healthy instance, 413", async () => {
+    const err = await up("err", (_q, res) => {
+      res.writeHead(418, { "content-type": "text/plain" });
+      res.end("teapot");
+    });
+    const slow = await up("slow", (_q, res) => setTimeout(() => res.end("late"), 1500));
+    const crash = await up("crash", (req) => req.socket.destroy());
+    const key = await setupEndpoint(h, "codes", { err: [err.url], slow: [slow.url], crash: [crash.url] }, { err: 100, slow: 0, crash: 0 }, {}, { request_timeout_ms: 300 });
+    const e = await score(h.server.gatewayUrl, "codes", key);
+    assert.equal(e.status, 424);
+    assert.equal(e.headers.get("ms-azureml-model-error-statuscode"), "418");
+    assert.ok(e.headers.get("ms-azureml-model-error-reason"));
+    assert.equal(e.text, "teapot");
+    const t = await score(h.server.gatewayUrl, "codes", key, {}, { "azureml-model-deployment": "slow" });
+    assert.equal(t.status, 408);
+    const c = await score(h.server.gatewayUrl, "codes", key, {}, { "azureml-model-deployment": "crash" });
+    assert.equal(c.status, 502);
+    await crash.close();
+    // The crashed instance was ejected by the passive check (its readiness now fails too).
+    let last = 0;
+    for (let i = 0; i < 5; i++) last = (await score(h.server.gatewayUrl, "codes", key, {}, { "azureml-model-deployment": "crash" })).status;
+    assert.equal(last, 503);
+    const big = await score(h.server.gatewayUrl, "codes", key, "x".repeat(1024 * 1024 + 10));
+    assert.equal(big.status, 413);
+  });
+
+  it("answers 429 past the in-flight cap and queue", async () => {
+    const hold = await up("hold", (_q, res) => setTimeout(() => res.end("{}"), 400));
+    const key = await setupEndpoint(h, "busy", { hold: [hold.url] }, { hold: 100 }, {}, { max_concurrent_requests_per_instance: 2, max_queue_wait_ms: 2000, request_timeout_ms: 5000 });
+    // cap 2 in flight + 4 queued; the rest 429 at once.
+    const rs = await Promise.all(Array.from({ length: 10 }, () => score(h.server.gatewayUrl, "busy", key)));
+    const ok = rs.filter((r) => r.status === 200).length;
+    const busy = rs.filter((r) => r.status === 429).length;
+    assert.equal(ok, 6);
+    assert.equal(busy, 4);
+    // Queue wait bound: cap 2, queue wait 100 ms with 400 ms requests -> queued ones time out with 429.
+    await h.mgmt("PUT", "/endpoints/busy/deployments/hold", deploymentBody([hold.url], { max_concurrent_requests_per_instance: 1, max_queue_wait_ms: 100 }));
+    await waitProvisioned(h, "busy", "hold");
+    const rs2 = await Promise.all(Array.from({ length: 3 }, () => score(h.server.gatewayUrl, "busy", key)));
+    assert.deepEqual(rs2.map((r) => r.status).sort(), [200, 429, 429]);
+  });
+
+  it("spreads over instances, ejects a dead one and readmits it", async () => {
+    const i0 = await up("multi");
+    const i1 = await up("multi");
+    const key = await setupEndpoint(h, "multi", { multi: [i0.url, i1.url] }, { multi: 100 });
+    await Promise.all(Array.from({ length: 40 }, () => score(h.server.gatewayUrl, "multi", key)));
+    assert.ok(i0.hits > 5 && i1.hits > 5, `both used (${i0.hits}/${i1.hits})`);
+    const port = Number(new URL(i1.url).port);
+    await i1.close();
+    const rs = await Promise.all(Array.from({ length: 30 }, () => score(h.server.gatewayUrl, "multi", key)));
+    assert.ok(rs.every((r) => r.status === 200), `statuses ${rs.map((r) => r.status)}`);
+    const dep = (await h.mgmt("GET", "/endpoints/multi/deployments/multi")).body;
+    assert.equal(dep.instances[1].healthy, false);
+    // Bring it back on the same port: the active check readmits it.
+    const back = await startUpstreamOnPort(port);
+    try {
+      const until = Date.now() + 5000;
+      while ((await h.mgmt("GET", "/endpoints/multi/deployments/multi")).body.instances[1].healthy !== true) {
+        assert.ok(Date.now() < until, "instance readmitted");
+        await sleep(100);
+      }
+    } finally {
+      await back();
+    }
+  });
+
+  it("mirrors a share of unpinned requests; a failing or hanging mirror never affects clients", async () => {
+    const live = await up("live");
+    const shadow500 = await up("shadow", (_q, res) => {
+      res.writeHead(500);
+      res.end();
+    });
+    const key = await setupEndpoint(h, "mirror", { live: [live.url], shadow: [shadow500.url] }, { live: 100, shadow: 0 }, { shadow: 20 });
+    const N = 1000;
+    for (let b = 0; b < N / 50; b++) {
+      const rs = await Promise.all(Array.from({ length: 50 }, () => score(h.server.gatewayUrl, "mirror", key)));
+      assert.ok(rs.every((r) => r.status === 200 && r.headers.get("azureml-model-deployment") === "live"));
+    }
+    await sleep(200);
+    const share = (shadow500.hits / N) * 100;
+    assert.ok(Math.abs(share - 20) <= 5, `mirror share ${share}%`);
+    const before = shadow500.hits;
+    await Promise.all(Array.from({ length: 50 }, () => score(h.server.gatewayUrl, "mirror", key, {}, { "azureml-model-deployment": "live" })));
+    await sleep(100);
+    assert.equal(shadow500.hits, before, "pinned requests are not mirrored");
+    // Hanging mirror: clients stay fast.
+    shadow500.handler = () => {};
+    const t0 = Date.now();
+    for (let b = 0; b < 10; b++) {
+      const rs = await Promise.all(Array.from({ length: 50 }, () => score(h.server.gatewayUrl, "mirror", key)));
+      assert.ok(rs.every((r) => r.status === 200));
+    }
+    assert.ok(Date.now() - t0 < 5000, "clients unaffected by a hanging mirror");
+    const metrics = await (await fetch(`${h.server.gatewayUrl}/metrics`)).text();
+    assert.match(metrics, /modelplane_gateway_mirror_copies_total\{endpoint="mirror",deployment="shadow",outcome="error"\} \d+/);
+    assert.match(metrics, /modelplane_gateway_mirror_drops_total\{endpoint="mirror",deployment="shadow"\} \d+/);
+    assert.match(metrics, /modelplane_gateway_requests_total\{endpoint="mirror",deployment="live",status="200"\}/);
+  });
+
+  it("changes traffic under continuous load with zero failed requests", async () => {
+    const a = await up("a");
+    const b = await up("b");
+    const key = await setupEndpoint(h, "shift", { alpha: [a.url], beta: [b.url] }, { alpha: 100, beta: 0 });
+    let stop = false;
+    const statuses: number[] = [];
+    const workers = Array.from({ length: 8 }, async () => {
+      while (!stop) statuses.push((await score(h.server.gatewayUrl, "shift", key)).status);
+    });
+    for (const t of [{ alpha: 90, beta: 10 }, { alpha: 50, beta: 50 }, { alpha: 0, beta: 100 }, { alpha: 100, beta: 0 }, { alpha: 0, beta: 100 }]) {
+      await sleep(100);
+      assert.equal((await h.mgmt("PUT", "/endpoints/shift/traffic", { traffic: t })).status, 200);
+    }
+    await h.mgmt("POST", "/endpoints/shift/keys/regenerate", { keyType: "secondary" });
+    await sleep(100);
+    stop = true;
+    await Promise.all(workers);
+    assert.ok(statuses.length > 100, `${statuses.length} requests`);
+    assert.ok(statuses.every((s) => s === 200), `non-200: ${statuses.filter((s) => s !== 200)}`);
+    const after = await Promise.all(Array.from({ length: 20 }, () => score(h.server.gatewayUrl, "shift", key)));
+    assert.ok(after.every((r) => r.headers.get("azureml-model-deployment") === "beta"));
+  });
+
+  it("answers hostile and malformed requests with 4xx and keeps running", async () => {
+    const gw = new URL(h.server.gatewayUrl);
+    const raw = (payload: string): Promise<string> =>
+      new Promise((resolve) => {
+        const s = connect(Number(gw.port), gw.hostname, () => s.write(payload));
+        let out = "";
+        s.on("data", (d) => (out += d.toString()));
+        s.on("close", () => resolve(out));
+        s.on("error", () => resolve(out));
+        setTimeout(() => s.destroy(), 1000);
+      });
+    assert.match(await raw("POST /endpoints/..%2f../score HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), /^HTTP\/1.1 400/);
+    assert.match(await raw("POST /endpoints/%E0%A4%A/score HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), /^HTTP\/1.1 400/);
+    assert.match(await raw("GARBAGE\r\n\r\n"), /^HTTP\/1.1 400/);
+    assert.match(await raw(`POST /endpoints/split/score HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`), /^HTTP\/1.1 431/);
+    assert.match(await raw("GET /etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), /^HTTP\/1.1 404/);
+    assert.match(await raw("GET /endpoints/split/score HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), /^HTTP\/1.1 405/);
+    const noEp = await fetch(`${h.server.gatewayUrl}/endpoints/nope-x/score`, { method: "POST", body: "{}" });
+    assert.equal(noEp.status, 404);
+    // A slow client that stops mid-body: the gateway keeps serving others.
+    const slowClient = connect(Number(gw.port), gw.hostname, () => slowClient.write("POST /endpoints/split/score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"));
+    slowClient.on("error", () => {});
+    const health = await new Promise<number>((resolve) => httpRequest(`${h.server.gatewayUrl}/healthz`, (res) => resolve(res.statusCode ?? 0)).end());
+    assert.equal(health, 200);
+    slowClient.destroy();
+  });
+});
+
+async function startUpstreamOnPort(port: number): Promise<() => Promise<void>> {
+  const { createServer } = await import("node:http");
+  const s = createServer((_req, res) => res.end("{}"));
+  await new Promise<void>((r) => s.listen(port, "127.0.0.1", r));
+  return () =>
+    new Promise((r) => {
+      s.closeAllConnections();
+      s.close(() => r());
+    });
+}

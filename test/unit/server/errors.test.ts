@@ -1,0 +1,40 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { GatewayError, failureStatus, sanitize, upstreamFailure } from "../../../src/server/gateway/errors";
+
+describe("gateway failures", () => {
+  it("maps every code to its documented status", () => {
+    const want: Record<string, number> = {
+      unauthorized: 401,
+      endpoint_not_found: 404,
+      no_deployment_with_traffic: 404,
+      request_timeout: 408,
+      payload_too_large: 413,
+      model_error: 424,
+      too_many_requests: 429,
+      upstream_connection_failed: 502,
+      no_healthy_instance: 503,
+    };
+    for (const [code, status] of Object.entries(want)) {
+      assert.equal(failureStatus(new GatewayError(code as never, "m")).status, status, code);
+    }
+  });
+
+  it("turns unknown errors into a 500 without echoing their message", () => {
+    const f = failureStatus(new Error("secret internals"));
+    assert.equal(f.status, 500);
+    assert.equal(f.code, "internal_error");
+    assert.ok(!f.message.includes("secret"));
+  });
+
+  it("classifies upstream transport errors", () => {
+    assert.equal(upstreamFailure(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), false, 100).code, "upstream_connection_failed");
+    assert.equal(upstreamFailure(new Error("aborted"), true, 100).code, "request_timeout");
+  });
+
+  it("sanitizes echoed values", () => {
+    assert.equal(sanitize("<script>alert(1)</script>"), "?script?alert?1??/script?");
+    assert.equal(sanitize("a\r\nSet-Cookie: x"), "a??Set-Cookie:?x");
+    assert.equal(sanitize("x".repeat(100)).length, 67);
+  });
+});
