@@ -20,7 +20,8 @@ export interface ControlPlaneArgs {
   gatewayHostIp?: string;
 }
 
-const SERVER_SOURCES = ["src", "templates/server", "package-lock.json"];
+// What the server image runs: a change here means a new server image.
+const SERVER_SOURCES = ["src/server", "src/spec", "src/images/build.ts", "templates/server", "package-lock.json"];
 const GATEWAY_PORT = 8080;
 const MANAGEMENT_PORT = 8081;
 
@@ -46,6 +47,8 @@ export class ControlPlane extends pulumi.ComponentResource {
   readonly managementUrl: pulumi.Output<string>;
   readonly managementToken: pulumi.Output<string>;
   readonly stack: string;
+  /** The server container: resources that call the management API depend on it. */
+  readonly server: DockerContainer;
 
   constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("modelplane:index:ControlPlane", name, {}, opts);
@@ -89,9 +92,12 @@ export class ControlPlane extends pulumi.ComponentResource {
       { parent: this, dependsOn: [volume] },
     );
 
+    this.server = server;
     this.networkName = network.name;
-    this.gatewayUrl = server.containerId.apply(() => `http://127.0.0.1:${args.gatewayPort}`);
-    this.managementUrl = server.containerId.apply(() => managementUrl);
+    // Known values (not derived from the container): replacing the server (its state is on the
+    // volume) must not show every registration as changing.
+    this.gatewayUrl = pulumi.output(`http://127.0.0.1:${args.gatewayPort}`);
+    this.managementUrl = pulumi.output(managementUrl);
     this.managementToken = pulumi.secret(token.value);
     this.registerOutputs({ networkName: this.networkName, gatewayUrl: this.gatewayUrl, managementUrl: this.managementUrl });
   }

@@ -1,3 +1,3 @@
 export { ControlPlane, validateControlPlaneArgs, type ControlPlaneArgs } from "./control-plane";
-export { OnlineDeployment, validateDeploymentForDocker, modelMount, type OnlineDeploymentArgs } from "./online-deployment";
+export { OnlineDeployment, type OnlineDeploymentArgs } from "./online-deployment";
 export { OnlineEndpoint, validateOnlineEndpointArgs, type OnlineEndpointArgs } from "./online-endpoint";

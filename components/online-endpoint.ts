@@ -51,7 +51,7 @@ export class OnlineEndpoint extends pulumi.ComponentResource {
     const endpoint = new EndpointResource(
       `${name}-endpoint`,
       { managementUrl: cp.managementUrl, managementToken: cp.managementToken, name: spec.name, auth_mode: spec.auth_mode, description: spec.description, tags: spec.tags },
-      { parent: this },
+      { parent: this, dependsOn: [cp.server] },
     );
     this.deployments = args.deployments.map(
       (d) => new OnlineDeployment(`${name}-${d.name}`, { controlPlane: cp, endpointName: endpoint.name, spec: d, baseImage: args.baseImage }, { parent: this }),
@@ -59,7 +59,7 @@ export class OnlineEndpoint extends pulumi.ComponentResource {
     new TrafficResource(
       `${name}-traffic`,
       { managementUrl: cp.managementUrl, managementToken: cp.managementToken, endpointName: endpoint.name, traffic: spec.traffic, mirror_traffic: spec.mirror_traffic },
-      { parent: this, dependsOn: this.deployments.map((d) => d.registration) },
+      { parent: this, dependsOn: [cp.server, ...this.deployments.map((d) => d.registration)] },
     );
 
     this.scoringUri = pulumi.interpolate`${cp.gatewayUrl}/endpoints/${endpoint.name}/score`;
