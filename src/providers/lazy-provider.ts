@@ -10,8 +10,13 @@ export function lazyProvider(modulePath: string, exportName: string): pulumi.dyn
   const load = (): pulumi.dynamic.ResourceProvider => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const nodePath = require("path") as typeof import("path");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("tsx/cjs/api").register();
+    // Once per provider process: tsx compiles the project's TypeScript on require.
+    const g = globalThis as { __modelplaneTsx?: boolean };
+    if (!g.__modelplaneTsx) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require("tsx/cjs/api").register();
+      g.__modelplaneTsx = true;
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(nodePath.resolve(process.env.MODELPLANE_ROOT ?? process.cwd(), modulePath)) as Record<string, pulumi.dynamic.ResourceProvider>;
     const impl = mod[exportName];

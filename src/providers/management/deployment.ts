@@ -97,7 +97,14 @@ export const deploymentProvider: pulumi.dynamic.ResourceProvider<DeploymentInput
     return { changes, replaces: [...replaces] };
   },
   async create(inputs) {
-    return { id: `${inputs.endpointName}/${inputs.name}`, outs: await applyAndWait(inputs) };
+    try {
+      return { id: `${inputs.endpointName}/${inputs.name}`, outs: await applyAndWait(inputs) };
+    } catch (err) {
+      // Pulumi records nothing for a failed create, so the registration must not outlive it
+      // (an orphan the next `up` could not see). A failed *update* keeps serving the old instances.
+      await managementRequest(inputs, "DELETE", path(inputs)).catch(() => undefined);
+      throw err;
+    }
   },
   async update(_id, _olds, news) {
     return { outs: await applyAndWait(news) };

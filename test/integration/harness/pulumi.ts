@@ -50,5 +50,7 @@ export class TestStack {
     await this.pulumi(["destroy", "--yes", "--skip-preview"], { reject: false });
     await this.pulumi(["stack", "rm", "--yes", "--force"], { reject: false });
     await rm(this.backendDir, { recursive: true, force: true });
+    // Pulumi writes the stack's config file into the project's stackConfigDir.
+    await rm(path.join(this.programDir, "stacks", `Pulumi.${this.stack}.yaml`), { force: true });
   }
 }
