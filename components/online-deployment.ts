@@ -47,7 +47,8 @@ export class OnlineDeployment extends pulumi.ComponentResource {
         baseImage,
         condaFile: plan.image.condaFile,
         fingerprint: fingerprint(plan.image.fingerprintPaths, [baseImage, ...(plan.image.extra ?? [])]),
-        stackRepository: `modelplane-${stack}/${plan.image.kind}`,
+        // One tag per deployment: deleting one deployment never untags another's image.
+        stackRepository: `modelplane-${stack}/${plan.image.kind}-${name.toLowerCase()}`,
       },
       { parent: this },
     );

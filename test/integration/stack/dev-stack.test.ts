@@ -156,7 +156,7 @@ test("2. a second up changes nothing; a traffic-only edit previews as one in-pla
   const preview = await stack.pulumi(["preview", "--json"]);
   const steps = (JSON.parse(String(preview.stdout)) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== "same");
   assert.deepEqual(
-    steps.map((s) => [s.op, s.urn.split("::")[2]]),
+    steps.map((s) => [s.op, s.urn.split("::")[2]!.split("$").pop()]),
     [["update", "pulumi-nodejs:dynamic/modelplane:Traffic"]],
   );
   await writeSpecs({ traffic: { blue: 90, green: 10 } });
