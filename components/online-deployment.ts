@@ -20,9 +20,10 @@ export interface OnlineDeploymentArgs {
 }
 
 /**
- * One online deployment on Docker: the custom-scoring server image for its environment,
- * `instance_count` containers with code and model mounted read-only, and its registration with
- * the control plane, which waits for readiness.
+ * One online deployment on Docker: the inference server image its plan names (custom scoring
+ * script, MLflow, Triton or the user's own container; src/servers), `instance_count` containers
+ * with code and model mounted read-only, and its registration with the control plane, which
+ * waits for readiness.
  */
 export class OnlineDeployment extends pulumi.ComponentResource {
   readonly deploymentName: string;
@@ -46,6 +47,7 @@ export class OnlineDeployment extends pulumi.ComponentResource {
         kind: plan.image.kind,
         baseImage,
         condaFile: plan.image.condaFile,
+        source: plan.image.source,
         fingerprint: fingerprint(plan.image.fingerprintPaths, [baseImage, ...(plan.image.extra ?? [])]),
         // One tag per deployment: deleting one deployment never untags another's image.
         stackRepository: `modelplane-${stack}/${plan.image.kind}-${name.toLowerCase()}`,

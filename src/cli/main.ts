@@ -1,6 +1,11 @@
 // The modelplane CLI. Each subcommand lives in its own module under ./commands and is registered
 // here; add new ones (e.g. doctor, up, down) to SUBCOMMANDS.
 import { Command, CommanderError } from "commander";
+import { registerDoctor } from "./commands/doctor";
+import { registerEndpoints } from "./commands/endpoints";
+import { registerInvoke } from "./commands/invoke";
+import { registerKeys } from "./commands/keys";
+import { registerToken } from "./commands/token";
 import { registerValidate } from "./commands/validate";
 
 /** Exit code for usage errors (unknown option, missing argument), distinct from "invalid spec" (1). */
@@ -8,6 +13,11 @@ export const EXIT_USAGE = 2;
 
 const SUBCOMMANDS: Array<(program: Command) => void> = [
   registerValidate,
+  registerDoctor,
+  registerEndpoints,
+  registerKeys,
+  registerToken,
+  registerInvoke,
   // registerDoctor, ...
 ];
 

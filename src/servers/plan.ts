@@ -1,12 +1,25 @@
 import type { OnlineDeploymentSpec } from "../spec";
 import type { BindMount } from "../providers/docker/container";
 import type { ImageKind } from "../providers/images/image";
+import { planByocServer } from "./byoc";
 import { planCustomServer } from "./custom";
+import { planMlflowServer } from "./mlflow";
+import { planTritonServer } from "./triton";
 
 /** How one deployment's instances run: which image, what is mounted, which routes the gateway and probes use. */
 export interface ServerPlan {
   /** The image to build for the deployment (content-hashed from `fingerprintPaths`). */
-  image: { kind: ImageKind; condaFile?: string; fingerprintPaths: string[]; extra?: string[] };
+  image: {
+    kind: ImageKind;
+    condaFile?: string;
+    fingerprintPaths: string[];
+    extra?: string[];
+    /**
+     * What the builder builds from, when not a template: for `byoc`, `image:<ref>` or
+     * `build:<context dir>[#<dockerfile>]` (src/images/byoc.ts). Must reach ImageInputs.source.
+     */
+    source?: string;
+  };
   /** Port the server listens on inside the container. */
   port: number;
   binds: BindMount[];
@@ -25,10 +38,10 @@ export type ServerPlanResult = { ok: true; plan: ServerPlan } | { ok: false; pro
 export function planServer(spec: OnlineDeploymentSpec): ServerPlanResult {
   const type = spec.model?.type ?? "custom_model";
   if (spec.environment?.inference_config) {
-    return { ok: false, problems: [`deployment "${spec.name}": environment.inference_config (bring-your-own container) is not supported on the docker target yet; remove it to use the custom scoring server`] };
+    if (type !== "custom_model") return { ok: false, problems: [`deployment "${spec.name}": environment.inference_config (a custom container) goes with model.type custom_model, not "${type}"; remove inference_config to use the ${type === "mlflow_model" ? "MLflow" : "Triton"} server`] };
+    return planByocServer(spec);
   }
-  if (type !== "custom_model") {
-    return { ok: false, problems: [`deployment "${spec.name}": model.type "${type}" is not served on the docker target yet; use a custom_model with code_configuration`] };
-  }
+  if (type === "mlflow_model") return planMlflowServer(spec);
+  if (type === "triton_model") return planTritonServer(spec);
   return planCustomServer(spec);
 }

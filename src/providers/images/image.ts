@@ -7,13 +7,15 @@ import execa from "execa";
 import { lazyProvider } from "../lazy-provider";
 
 /** Which image a stack needs; each kind has one builder. */
-export type ImageKind = "custom-server" | "modelplane-server";
+export type ImageKind = "custom-server" | "modelplane-server" | "mlflow-server" | "triton-server" | "byoc";
 
 export interface ImageInputs {
   kind: ImageKind;
   baseImage: string;
-  /** custom-server: the environment's conda file (absolute). */
+  /** custom-server: the environment's conda file; mlflow-server: the model's dependency file (absolute). */
   condaFile?: string;
+  /** byoc: `image:<ref>` or `build:<context dir>[#<dockerfile>]` (src/images/byoc.ts). */
+  source?: string;
   /** Hash of everything the build reads, computed by the program: a change means a new image. */
   fingerprint: string;
   /** Stack-owned repository the built image is tagged into, e.g. `modelplane-dev/custom-server`; destroy removes that tag. */
@@ -50,6 +52,24 @@ async function build(i: ImageInputs): Promise<string> {
     const { ensureCustomServerImage } = require("../../images/custom-server") as typeof import("../../images/custom-server");
     return (await ensureCustomServerImage({ condaFile: i.condaFile, baseImage: i.baseImage, log })).tag;
   }
+  if (i.kind === "mlflow-server") {
+    // condaFile carries the MLflow model's own conda.yaml / requirements.txt (src/servers/mlflow.ts).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ensureMlflowServerImage } = require("../../images/mlflow-server") as typeof import("../../images/mlflow-server");
+    return (await ensureMlflowServerImage({ requirementsFile: i.condaFile, baseImage: i.baseImage, log })).tag;
+  }
+  if (i.kind === "triton-server") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ensureTritonServerImage } = require("../../images/triton-server") as typeof import("../../images/triton-server");
+    return (await ensureTritonServerImage({ baseImage: i.baseImage, log })).tag;
+  }
+  if (i.kind === "byoc") {
+    const source = i.source;
+    if (!source) throw new Error("a byoc image needs its source (environment.image or environment.build); pass ServerPlan.image.source to StackImage as `source`");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ensureByocImage, decodeByocSource } = require("../../images/byoc") as typeof import("../../images/byoc");
+    return (await ensureByocImage({ source: decodeByocSource(source), baseImage: i.baseImage, log })).tag;
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { buildServerImage } = require("../../server/image") as typeof import("../../server/image");
   const staging = mkdtempSync(path.join(tmpdir(), "modelplane-server-"));
@@ -69,7 +89,7 @@ async function buildAndTag(i: ImageInputs): Promise<ImageOutputs> {
 
 export const imageProvider: pulumi.dynamic.ResourceProvider<ImageInputs, ImageOutputs> = {
   async diff(_id, olds, news) {
-    const replaces = (["kind", "baseImage", "condaFile", "fingerprint", "stackRepository"] as const).filter((f) => olds[f] !== news[f]);
+    const replaces = (["kind", "baseImage", "condaFile", "source", "fingerprint", "stackRepository"] as const).filter((f) => olds[f] !== news[f]);
     return { changes: replaces.length > 0, replaces };
   },
   async create(inputs) {

@@ -54,7 +54,11 @@ export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, E
     try {
       const e = await managementRequest<EndpointState>(p, "GET", `/endpoints/${encodeURIComponent(id)}`);
       // Drift in user-set fields shows up in the next diff (complaint 6: updates must not drop tags).
-      return { id, props: { ...p, auth_mode: e.auth_mode as EndpointInputs["auth_mode"], description: e.description, tags: e.tags ?? {}, provisioningState: e.provisioningState } };
+      // Map the server's view back to input terms, so a refresh without drift shows no change:
+      // aad_token is served as aml_token, and an absent description is stored as "".
+      const authMode = e.auth_mode === body(p).auth_mode ? p.auth_mode : (e.auth_mode as EndpointInputs["auth_mode"]);
+      const description = e.description ? e.description : p.description ? "" : undefined;
+      return { id, props: { ...p, auth_mode: authMode, description, tags: e.tags ?? {}, provisioningState: e.provisioningState } };
     } catch (err) {
       if (isApiNotFound(err)) return {};
       throw err;

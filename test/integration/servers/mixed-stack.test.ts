@@ -1,0 +1,59 @@
+/**
+ * Issue 6 acceptance: `pulumi up` of stacks/mixed (one endpoint, a custom-scoring, an MLflow and a
+ * Triton deployment) on the local Docker engine; each deployment, pinned with
+ * azureml-model-deployment, answers correct predictions through the gateway. Everything is
+ * destroyed in `after`, even on failure.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import { REPO_ROOT, TestStack } from "../harness/pulumi";
+import { freePort, removeByLabel } from "../harness/docker";
+import { assertClose, BASE_IMAGE } from "./harness";
+
+const STACK = `itmixed${process.pid}`;
+let stack: TestStack | undefined;
+
+before(async () => {
+  const [g, m] = [await freePort(), await freePort()];
+  stack = await TestStack.create(REPO_ROOT, STACK, {
+    "modelplane:gatewayPort": String(g),
+    "modelplane:managementPort": String(m),
+    "modelplane:baseImage": BASE_IMAGE,
+    "modelplane:specDir": "stacks/mixed",
+  });
+});
+
+after(async () => {
+  await stack?.cleanup();
+  await removeByLabel("modelplane.stack", STACK);
+});
+
+test("pulumi up of stacks/mixed: custom, MLflow, Triton and bring-your-own-container deployments each answer when pinned", { timeout: 1_800_000 }, async (t) => {
+  assert.ok(stack);
+  const started = Date.now();
+  await stack.pulumi(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
+  t.diagnostic(`pulumi up: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const outs = await stack.outputs();
+  const scoringUri = (outs.endpoints as Record<string, { scoringUri: string }>)["mixed-endpoint"]!.scoringUri;
+  const key = (outs.keys as Record<string, { primaryKey: string }>)["mixed-endpoint"]!.primaryKey;
+  const score = async (deployment: string, body: string): Promise<unknown> => {
+    const res = await fetch(scoringUri, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}`, "azureml-model-deployment": deployment }, body });
+    const text = await res.text();
+    assert.equal(res.status, 200, `${deployment}: ${text}`);
+    assert.equal(res.headers.get("azureml-model-deployment"), deployment);
+    return JSON.parse(text);
+  };
+  // examples/model-1 (see test/integration/images/custom-server.test.ts for how these were computed).
+  assertClose(await score("custom", readFileSync(path.join(REPO_ROOT, "examples/model-1/sample-request.json"), "utf8")), [11055.977245525679, 4503.079536107787]);
+  // sklearn-diabetes (see test/integration/servers/mlflow.test.ts).
+  const mlflow = (await score("mlflow", readFileSync(path.join(REPO_ROOT, "stacks/mixed/models/sklearn-diabetes/sample-request-sklearn.json"), "utf8"))) as { predictions: number[] };
+  assertClose(mlflow.predictions, [11633.100167144927, 8522.117402885002]);
+  const triton = (await score("triton", JSON.stringify({ inputs: [{ name: "INPUT0", shape: [4], datatype: "FP32", data: [1, 2, 3, 4] }, { name: "INPUT1", shape: [4], datatype: "FP32", data: [10, 20, 30, 40] }] }))) as { outputs: { name: string; data: number[] }[] };
+  assertClose(triton.outputs.find((o) => o.name === "OUTPUT0")?.data, [11, 22, 33, 44]);
+  assertClose(triton.outputs.find((o) => o.name === "OUTPUT1")?.data, [-9, -18, -27, -36]);
+  // examples/byoc: sum(row) * 2 + 0.5 with model/weights.json.
+  const byoc = (await score("byoc", readFileSync(path.join(REPO_ROOT, "examples/byoc/sample-request.json"), "utf8"))) as { predictions: number[] };
+  assertClose(byoc.predictions, [12.5, 121.5]);
+});

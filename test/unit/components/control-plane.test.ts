@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { before, describe, it } from "node:test";
+import { DYN, installMocks, isSecret, MOCK_TOKEN, one, registrations, REPO_ROOT, reveal, secretOf, settle, valueOf } from "./harness";
+
+installMocks("dev");
+// Loaded after setMocks (the components must see the mock monitor).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ControlPlane, validateControlPlaneArgs } = require("../../../components") as typeof import("../../../components");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { fingerprint } = require("../../../src/providers/images/image") as typeof import("../../../src/providers/images/image");
+
+const LABELS = { "modelplane.managed": "true", "modelplane.role": "control-plane", "modelplane.stack": "dev" };
+
+describe("validateControlPlaneArgs", () => {
+  it("accepts two distinct ports in 1024..65535", () => {
+    assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 18080, managementPort: 18081 }), []);
+    assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 1024, managementPort: 65535 }), []);
+  });
+  it("rejects out-of-range and non-integer ports, naming the field and the stack config key", () => {
+    assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 80, managementPort: 70000 }), [
+      "gatewayPort is 80: set an integer port between 1024 and 65535 (stack config modelplane:gatewayPort)",
+      "managementPort is 70000: set an integer port between 1024 and 65535 (stack config modelplane:managementPort)",
+    ]);
+    assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 18080.5, managementPort: 18081 }), [
+      "gatewayPort is 18080.5: set an integer port between 1024 and 65535 (stack config modelplane:gatewayPort)",
+    ]);
+    assert.equal(validateControlPlaneArgs({ gatewayPort: Number.NaN, managementPort: 18081 }).length, 1);
+  });
+  it("rejects the same port twice", () => {
+    assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 18080, managementPort: 18080 }), ["gatewayPort and managementPort are both 18080: give each its own port"]);
+  });
+});
+
+describe("ControlPlane (Pulumi mocks)", () => {
+  let cp: InstanceType<typeof ControlPlane>;
+  before(async () => {
+    cp = new ControlPlane("cp", { stack: "dev", gatewayPort: 18080, managementPort: 18081 });
+    await settle();
+  });
+
+  it("registers exactly the component and its five children", () => {
+    assert.deepEqual(
+      registrations.map((r) => [r.type, r.name]).sort(),
+      [
+        ["modelplane:index:ControlPlane", "cp"],
+        [`${DYN}modelplane:DockerContainer`, "cp-server"],
+        [`${DYN}modelplane:DockerNetwork`, "cp-network"],
+        [`${DYN}modelplane:DockerVolume`, "cp-state"],
+        [`${DYN}modelplane:Image`, "cp-image"],
+        [`${DYN}modelplane:RandomSecret`, "cp-token"],
+      ].sort(),
+    );
+  });
+  it("parents every child to the component; children are custom dynamic resources with a provider", () => {
+    const comp = one("modelplane:index:ControlPlane", "cp");
+    assert.equal(comp.custom, false);
+    assert.equal(comp.parent, "");
+    assert.match(comp.urn, /::modelplane:index:ControlPlane::cp$/);
+    for (const r of registrations.filter((x) => x !== comp)) {
+      assert.equal(r.parent, comp.urn, r.name);
+      assert.equal(r.custom, true, r.name);
+      assert.equal(r.hasProvider, true, r.name);
+      assert.ok(r.urn.includes("modelplane:index:ControlPlane$pulumi-nodejs:dynamic/"), r.urn);
+    }
+  });
+  it("network and volume: stack-scoped names and labels", () => {
+    assert.deepEqual(one(`${DYN}modelplane:DockerNetwork`, "cp-network").inputs, { name: "modelplane-dev", labels: LABELS });
+    assert.deepEqual(one(`${DYN}modelplane:DockerVolume`, "cp-state").inputs, { name: "modelplane-dev-state", labels: LABELS });
+  });
+  it("token: 32 random bytes, value a secret output", () => {
+    const t = one(`${DYN}modelplane:RandomSecret`, "cp-token");
+    assert.deepEqual(t.inputs, { bytes: 32 });
+    assert.deepEqual(t.additionalSecretOutputs, ["value"]);
+  });
+  it("server image: fingerprint over the server sources, base image and node version", () => {
+    const sources = ["src/server", "src/spec", "src/images/build.ts", "templates/server", "package-lock.json"].map((p) => path.join(REPO_ROOT, p));
+    assert.deepEqual(one(`${DYN}modelplane:Image`, "cp-image").inputs, {
+      kind: "modelplane-server",
+      baseImage: "modelplane/base:bookworm",
+      fingerprint: fingerprint(sources, ["modelplane/base:bookworm", process.version]),
+      stackRepository: "modelplane-dev/server",
+    });
+  });
+  it("server container: image, env (token secret), network, volume, ports on 127.0.0.1, health wait", () => {
+    const s = one(`${DYN}modelplane:DockerContainer`, "cp-server");
+    assert.equal(isSecret(s.inputs.env), true, "env carries the management token: it must be secret");
+    const fp = (one(`${DYN}modelplane:Image`, "cp-image").inputs.fingerprint as string).slice(0, 12);
+    assert.deepEqual(reveal(s.inputs), {
+      name: "modelplane-dev-server",
+      image: `modelplane-dev/server:${fp}`,
+      env: { MODELPLANE_MANAGEMENT_TOKEN: MOCK_TOKEN, MODELPLANE_STACK: "dev" },
+      labels: LABELS,
+      network: "modelplane-dev",
+      networkAliases: ["modelplane-server"],
+      volumes: { "modelplane-dev-state": "/data" },
+      ports: [
+        { container: 8080, host: 18080, hostIp: "127.0.0.1" },
+        { container: 8081, host: 18081, hostIp: "127.0.0.1" },
+      ],
+      waitForHttp: { url: "http://127.0.0.1:18081/healthz", timeoutSeconds: 60 },
+    });
+  });
+  it("server container depends on the volume, the image (imageRef), the network and the token", () => {
+    const urn = (n: string) => registrations.find((r) => r.name === n)!.urn;
+    assert.deepEqual(one(`${DYN}modelplane:DockerContainer`, "cp-server").dependencies, [urn("cp-image"), urn("cp-network"), urn("cp-state"), urn("cp-token")].sort());
+  });
+  it("outputs: URLs are known values, the token is secret", async () => {
+    assert.equal(cp.stack, "dev");
+    assert.equal(await valueOf(cp.gatewayUrl), "http://127.0.0.1:18080");
+    assert.equal(await valueOf(cp.managementUrl), "http://127.0.0.1:18081");
+    assert.equal(await valueOf(cp.networkName), "modelplane-dev");
+    assert.equal(await valueOf(cp.managementToken), MOCK_TOKEN);
+    assert.equal(await secretOf(cp.managementToken), true);
+    assert.equal(await secretOf(cp.gatewayUrl), false);
+  });
+  it("gatewayHostIp publishes the gateway port elsewhere, never the management port", async () => {
+    new ControlPlane("cp2", { stack: "other", gatewayPort: 28080, managementPort: 28081, gatewayHostIp: "0.0.0.0", baseImage: "example/base:1" });
+    await settle();
+    const s = one(`${DYN}modelplane:DockerContainer`, "cp2-server");
+    assert.deepEqual(s.inputs.ports, [
+      { container: 8080, host: 28080, hostIp: "0.0.0.0" },
+      { container: 8081, host: 28081, hostIp: "127.0.0.1" },
+    ]);
+    assert.equal(s.inputs.name, "modelplane-other-server");
+    assert.equal(one(`${DYN}modelplane:Image`, "cp2-image").inputs.baseImage, "example/base:1");
+  });
+  it("invalid args throw before any child is registered", async () => {
+    const before = registrations.length;
+    assert.throws(() => new ControlPlane("bad", { gatewayPort: 1, managementPort: 1 }), /gatewayPort is 1: .*\n.*managementPort is 1: .*\n.*both 1/);
+    await settle();
+    assert.deepEqual(registrations.slice(before).map((r) => [r.type, r.name]), [["modelplane:index:ControlPlane", "bad"]]);
+  });
+});

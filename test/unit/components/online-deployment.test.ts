@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { before, describe, it } from "node:test";
+import { deploymentSpec, descendants, DYN, installMocks, MODEL_1, one, registrations, reveal, settle, valueOf } from "./harness";
+
+installMocks("dev");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ControlPlane, OnlineDeployment } = require("../../../components") as typeof import("../../../components");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { planServer } = require("../../../src/servers/plan") as typeof import("../../../src/servers/plan");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { planCustomServer, modelMount, APP_ROOT } = require("../../../src/servers/custom") as typeof import("../../../src/servers/custom");
+
+const DEP = "modelplane:index:OnlineDeployment";
+const TEMPLATE = path.resolve(__dirname, "../../../templates/servers/custom");
+const CODE = path.join(MODEL_1, "onlinescoring");
+const MODEL = path.join(MODEL_1, "model");
+const CONDA = path.join(MODEL_1, "environment/conda.yaml");
+
+describe("planServer / planCustomServer", () => {
+  it("plans the custom scoring server for a custom_model with code", () => {
+    const spec = deploymentSpec("blue", "my-ep", 1, { model: { path: MODEL, name: "sklearn", version: "3" } });
+    const r = planServer(spec);
+    assert.deepEqual(r, {
+      ok: true,
+      plan: {
+        image: { kind: "custom-server", condaFile: CONDA, fingerprintPaths: [TEMPLATE, CONDA] },
+        port: 5001,
+        binds: [
+          { source: CODE, target: "/var/azureml-app/code", readOnly: true },
+          { source: MODEL, target: "/var/azureml-app/azureml-models/sklearn/3/model", readOnly: true },
+        ],
+        env: { AZUREML_ENTRY_SCRIPT: "code/score.py", AZUREML_MODEL_DIR: "/var/azureml-app/azureml-models/sklearn/3" },
+        routes: { scoring: "/score", readiness: "/", liveness: "/", swagger: "/swagger.json" },
+        modelServer: "azureml-inference-server-http",
+        contentPaths: [CODE, MODEL],
+      },
+    });
+    assert.deepEqual(planCustomServer(spec), r);
+  });
+  it("model dir falls back to the deployment name and version 1; no conda file means no conda in the image", () => {
+    const spec = deploymentSpec("blue", "my-ep", 1, { environment: { image: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest" } });
+    assert.equal(APP_ROOT, "/var/azureml-app");
+    assert.deepEqual(modelMount(spec), { modelDir: "/var/azureml-app/azureml-models/blue/1", target: "/var/azureml-app/azureml-models/blue/1/model" });
+    const r = planServer(spec);
+    assert.equal(r.ok, true);
+    if (r.ok) assert.deepEqual(r.plan.image, { kind: "custom-server", condaFile: undefined, fingerprintPaths: [TEMPLATE] });
+  });
+  it("code_configuration and model.path are required, each with its fix", () => {
+    const spec = deploymentSpec("blue", "my-ep", 1);
+    delete spec.code_configuration;
+    delete spec.model;
+    assert.deepEqual(planServer(spec), {
+      ok: false,
+      problems: [
+        'deployment "blue": code_configuration is required for a custom_model (add code: <folder> and scoring_script: score.py)',
+        'deployment "blue": model.path is required on the docker target (a local folder or file)',
+      ],
+    });
+  });
+  it("inference_config goes only with a custom_model", () => {
+    const byoc = deploymentSpec("blue", "my-ep", 1);
+    byoc.model = { ...byoc.model!, type: "mlflow_model" } as typeof byoc.model;
+    byoc.environment = { ...byoc.environment!, inference_config: { liveness_route: { path: "/", port: 8080 } } } as unknown as typeof byoc.environment;
+    assert.deepEqual(planServer(byoc), {
+      ok: false,
+      problems: ['deployment "blue": environment.inference_config (a custom container) goes with model.type custom_model, not "mlflow_model"; remove inference_config to use the MLflow server'],
+    });
+  });
+});
+
+describe("OnlineDeployment (Pulumi mocks), standalone", () => {
+  let dep: InstanceType<typeof OnlineDeployment>;
+  before(async () => {
+    const cp = new ControlPlane("cp", { stack: "dev", gatewayPort: 18080, managementPort: 18081 });
+    const spec = deploymentSpec("blue", "my-endpoint", 3, {
+      model: { path: MODEL, name: "sklearn", version: "2" },
+      environment_variables: { A: "1", AZUREML_ENTRY_SCRIPT: "overridden-by-plan" },
+      readiness_probe: { initial_delay: 1, period: 2, timeout: 3, success_threshold: 1, failure_threshold: 4 },
+      tags: { team: "ml" },
+    });
+    dep = new OnlineDeployment("d", { controlPlane: cp, endpointName: "my-endpoint", spec, baseImage: "example/base:2" });
+    await settle();
+  });
+  it("registers exactly: the component, 1 Image, instance_count containers, 1 Deployment", () => {
+    assert.deepEqual(
+      descendants(one(DEP, "d").urn).map((r) => [r.type, r.name]),
+      [
+        [DEP, "d"],
+        [`${DYN}modelplane:Image`, "d-image"],
+        [`${DYN}modelplane:DockerContainer`, "d-0"],
+        [`${DYN}modelplane:DockerContainer`, "d-1"],
+        [`${DYN}modelplane:DockerContainer`, "d-2"],
+        [`${DYN}modelplane:Deployment`, "d-registration"],
+      ],
+    );
+  });
+  it("image builds FROM the given base image", () => {
+    const i = one(`${DYN}modelplane:Image`, "d-image");
+    assert.equal(i.inputs.baseImage, "example/base:2");
+    // One stack repository per deployment: deleting one deployment's image never untags another's.
+    assert.equal(i.inputs.stackRepository, "modelplane-dev/custom-server-d");
+  });
+  it("containers: the plan's env wins over environment_variables; model mounted under its name/version", () => {
+    for (let i = 0; i < 3; i++) {
+      const c = one(`${DYN}modelplane:DockerContainer`, `d-${i}`);
+      assert.equal(c.inputs.name, `modelplane-dev-my-endpoint-blue-${i}`);
+      const env = c.inputs.env as Record<string, string>;
+      assert.deepEqual(Object.keys(env).sort(), ["A", "AZUREML_ENTRY_SCRIPT", "AZUREML_MODEL_DIR", "MODELPLANE_CONTENT_HASH"]);
+      assert.equal(env.A, "1");
+      assert.equal(env.AZUREML_ENTRY_SCRIPT, "code/score.py");
+      assert.equal(env.AZUREML_MODEL_DIR, "/var/azureml-app/azureml-models/sklearn/2");
+      assert.match(env.MODELPLANE_CONTENT_HASH!, /^[0-9a-f]{12}$/);
+      assert.deepEqual((c.inputs.binds as { target: string }[]).map((b) => b.target), ["/var/azureml-app/code", "/var/azureml-app/azureml-models/sklearn/2/model"]);
+    }
+  });
+  it("registration: probes and tags from the spec, model name, 3 instances", () => {
+    const r = reveal(one(`${DYN}modelplane:Deployment`, "d-registration").inputs) as Record<string, unknown>;
+    assert.deepEqual(r.readiness_probe, { initial_delay: 1, period: 2, timeout: 3, success_threshold: 1, failure_threshold: 4 });
+    assert.deepEqual(r.spec, { model: "sklearn", instance_type: "Standard_DS3_v2", instance_count: 3, tags: { team: "ml" } });
+    assert.deepEqual((r.instances as { id: string }[]).map((x) => x.id), ["blue-0", "blue-1", "blue-2"]);
+  });
+  it("outputs", async () => {
+    assert.equal(dep.deploymentName, "blue");
+    assert.equal(await valueOf(dep.provisioningState), "Succeeded");
+    assert.deepEqual((await valueOf(dep.containerNames)).map((n) => n.replace(/-[0-9a-f]{8}$/, "")), ["modelplane-dev-my-endpoint-blue-0", "modelplane-dev-my-endpoint-blue-1", "modelplane-dev-my-endpoint-blue-2"]);
+  });
+  it("a spec the docker target cannot serve throws and registers no child", async () => {
+    const cp = new ControlPlane("cp-y", { stack: "y", gatewayPort: 19080, managementPort: 19081 });
+    const spec = deploymentSpec("blue", "my-endpoint", 1);
+    delete spec.code_configuration;
+    const before = registrations.length;
+    assert.throws(() => new OnlineDeployment("nocode", { controlPlane: cp, endpointName: "my-endpoint", spec }), /code_configuration is required/);
+    await settle();
+    assert.deepEqual(registrations.slice(before).filter((r) => r.name.startsWith("nocode")).map((r) => r.name), ["nocode"]);
+  });
+});

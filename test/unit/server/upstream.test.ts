@@ -1,0 +1,82 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exchange, isTimeout, UpstreamPools } from "../../../src/server/gateway/upstream";
+import { pathSegments } from "../../../src/server/http/request";
+
+describe("upstream exchange (undici dispatch)", () => {
+  const pools = new UpstreamPools();
+  const servers: Server[] = [];
+  after(async () => {
+    await pools.close();
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+  const serve = async (handler: Parameters<typeof createServer>[1]): Promise<string> => {
+    const s = createServer(handler);
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  };
+
+  it("returns status, the one content-type and the whole body; sends method, headers and body", async () => {
+    const origin = await serve((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        res.writeHead(201, { "Content-Type": "application/json" });
+        res.write(`{"method":"${req.method}","x":"${String(req.headers["x-test"])}",`);
+        res.end(`"body":${JSON.stringify(Buffer.concat(chunks).toString())}}`);
+      });
+    });
+    const r = await exchange(pools, origin, "/score", "POST", { "x-test": "1" }, Buffer.from("hello"), 5000);
+    assert.equal(r.status, 201);
+    assert.equal(r.contentType, "application/json");
+    assert.deepEqual(JSON.parse(r.body.toString()), { method: "POST", x: "1", body: "hello" });
+  });
+
+  it("reports no content-type when there is none or more than one, and an empty body as empty", async () => {
+    const origin = await serve((req, res) => {
+      if (req.url === "/two") res.setHeader("content-type", ["text/plain", "text/html"]);
+      res.writeHead(req.url === "/two" ? 200 : 204);
+      res.end();
+    });
+    const none = await exchange(pools, origin, "/none", "GET", {}, undefined, 5000);
+    assert.equal(none.status, 204);
+    assert.equal(none.contentType, undefined);
+    assert.equal(none.body.length, 0);
+    const two = await exchange(pools, origin, "/two", "GET", {}, undefined, 5000);
+    assert.equal(two.contentType, undefined);
+  });
+
+  it("rejects with UpstreamTimeout past the timeout, and with the transport error when the connection fails", async () => {
+    const origin = await serve(() => {
+      /* never answers */
+    });
+    const t0 = Date.now();
+    await assert.rejects(exchange(pools, origin, "/slow", "POST", {}, Buffer.from("x"), 100), (err) => isTimeout(err));
+    assert.ok(Date.now() - t0 < 2000);
+    const dead = await serve(() => {});
+    const deadOrigin = dead;
+    servers.at(-1)!.close();
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(exchange(pools, deadOrigin, "/", "GET", {}, undefined, 2000), (err: { code?: string }) => !isTimeout(err) && err.code === "ECONNREFUSED");
+  });
+});
+
+describe("pathSegments", () => {
+  it("splits plain paths without decoding and decodes percent-encoded ones", () => {
+    assert.deepEqual(pathSegments("/endpoints/e1/score?x=1"), ["endpoints", "e1", "score"]);
+    assert.deepEqual(pathSegments("/endpoints/"), ["endpoints"]);
+    assert.deepEqual(pathSegments("/endpoints/e%31/score"), ["endpoints", "e1", "score"]);
+  });
+
+  it("refuses traversal, encoded separators, NUL, backslashes and bad escapes", () => {
+    for (const bad of ["/a/../b", "/a/./b", "/a/%2e%2e/b", "/a%2Fb", "/a%00b", "/a\\b", "/a%5Cb", "/%E0%A4%A", "relative"]) {
+      assert.equal(pathSegments(bad), undefined, bad);
+    }
+  });
+});
