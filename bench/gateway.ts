@@ -1,17 +1,42 @@
-// npm run bench:gateway — direct vs nginx (proxy_pass, upstream keepalive) vs the modelplane gateway
-// (key auth, two deployments at 90/10, and again with a 10 % mirror), same fast upstream, same load.
-// Not a test: prints req/s, p50/p99 and ratios. Everything listens on 127.0.0.1.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// npm run bench:gateway [-- --quick] — direct vs nginx (proxy_pass, upstream keepalive) vs the modelplane
+// gateway (key auth, two deployments at 90/10, and again with a 10 % mirror), same fast upstream, same load.
+// Not a test: prints req/s, p50/p99, RSS and each goal of issue 4 with PASS/FAIL. Everything listens on 127.0.0.1.
+//
+// Fair on a small machine: with 2+ cores the load generator and the upstream are pinned (taskset) to one
+// core and the proxy under test (nginx with worker_processes 1, or the gateway's one Node process) to
+// another, so both proxies get exactly one core and never compete with the load they serve.
+// Saturation runs use wrk (closed loop) when installed, else a Node loader; paced runs use the Node loader.
+// The gateway runs from an esbuild bundle (as the server image does), not through tsx.
+//
+// Flags: --quick (short runs), --seconds N, --connections N, --runtime bundle|tsx,
+//        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
+//        --node-flags "..." (extra flags for the gateway's node, default SERVER_NODE_FLAGS below),
+//        --profile DIR (gateway runs only, under node --cpu-prof; the profile lands in DIR at exit).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
 
 const ROOT = path.resolve(__dirname, "..");
-const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const LOADERS = Number(process.env.BENCH_LOADERS ?? 2);
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(`--${name}`);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const QUICK = flag("quick");
+const DURATION_S = Number(opt("seconds") ?? process.env.BENCH_SECONDS ?? (QUICK ? 3 : 10));
+const WARMUP_S = QUICK ? 1 : 3;
+const CONNECTIONS = Number(opt("connections") ?? process.env.BENCH_CONNECTIONS ?? 64);
+const RUNTIME = opt("runtime") ?? "bundle";
+const SERVER_ROOT = path.resolve(opt("server-root") ?? ROOT);
+/** Same flags as templates/server/Dockerfile. */
+const PROFILE_DIR = opt("profile");
+const SERVER_NODE_FLAGS = [
+  ...(opt("node-flags") ?? "--max-semi-space-size=4").split(/\s+/).filter(Boolean),
+  ...(PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : []),
+];
 const TOKEN = "bench-management-token";
 const BODY = JSON.stringify({ data: [[1, 2, 3, 4]] });
 
@@ -26,11 +51,10 @@ s.keepAliveTimeout = 60000;
 s.listen(Number(process.argv[1]), "127.0.0.1");
 `;
 
-/** One load worker: closed loop (or paced at `rate` req/s), undici pool, latencies in microseconds. */
+/** Node load generator (own process): closed loop, or paced at `rate` req/s; prints JSON {lat (us), errors, non2xx}. */
 const LOADER = `
-const { workerData, parentPort } = require("node:worker_threads");
-const { Pool } = require(workerData.undici);
-const { url, path, headers, body, connections, durationMs, rate } = workerData;
+const { Pool } = require(process.env.UNDICI);
+const { url, path, headers, body, connections, durationMs, rate } = JSON.parse(process.argv[1]);
 const pool = new Pool(url, { connections, pipelining: 1 });
 const lat = [];
 let errors = 0, non2xx = 0;
@@ -57,9 +81,11 @@ async function loop(_, i) {
     await one();
   }
 }
+const started = Date.now();
 Promise.all(Array.from({ length: connections }, (_, i) => loop(_, i))).then(async () => {
+  const secs = (Date.now() - started) / 1000;
   await pool.close();
-  parentPort.postMessage({ lat, errors, non2xx });
+  process.stdout.write(JSON.stringify({ lat, errors, non2xx, secs }));
 });
 `;
 
@@ -70,6 +96,20 @@ interface Result {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Gateway RSS during the run (max of samples), MB. */
+  rss?: number;
+}
+
+const CORES = availableParallelism();
+const HAVE_TASKSET = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+const PIN = CORES >= 2 && HAVE_TASKSET;
+/** Core of the load generator and the upstream; core of the proxy under test. */
+const LOAD_CORE = "0";
+const PROXY_CORE = "1";
+const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => existsSync(p));
+
+function pinned(core: string, cmd: string, args: string[]): [string, string[]] {
+  return PIN ? ["taskset", ["-c", core, cmd, ...args]] : [cmd, args];
 }
 
 function freePort(): Promise<number> {
@@ -86,7 +126,7 @@ function freePort(): Promise<number> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitUp(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 300; i++) {
     try {
       await fetch(url);
       return;
@@ -97,45 +137,95 @@ async function waitUp(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-async function load(name: string, url: string, p: string, headers: Record<string, string>, rate = 0): Promise<Result> {
-  const started = Date.now();
-  const results = await Promise.all(
-    Array.from(
-      { length: LOADERS },
-      () =>
-        new Promise<{ lat: number[]; errors: number; non2xx: number }>((resolve, reject) => {
-          const w = new Worker(LOADER, {
-            eval: true,
-            workerData: { undici: require.resolve("undici"), url, path: p, headers: { "content-type": "application/json", ...headers }, body: BODY, connections: Math.max(1, Math.floor(CONNECTIONS / LOADERS)), durationMs: DURATION_S * 1000, rate: rate / LOADERS },
-          });
-          w.once("message", resolve);
-          w.once("error", reject);
-        }),
-    ),
-  );
-  const secs = (Date.now() - started) / 1000;
-  const lat = results.flatMap((r) => r.lat).sort((a, b) => a - b);
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    c.on("error", reject);
+    c.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}`))));
+  });
+}
+
+/** Max VmRSS of `pid` sampled every 100 ms while `work` runs. */
+async function sampled<T>(pid: number | undefined, work: Promise<T>): Promise<{ value: T; rss?: number }> {
+  if (pid === undefined) return { value: await work };
+  let max = 0;
+  const t = setInterval(() => (max = Math.max(max, rssMb(pid).rss)), 100);
+  try {
+    return { value: await work, rss: max };
+  } finally {
+    clearInterval(t);
+  }
+}
+
+async function nodeLoad(url: string, p: string, headers: Record<string, string>, seconds: number, rate: number): Promise<Omit<Result, "name">> {
+  const cfg = { url, path: p, headers: { "content-type": "application/json", ...headers }, body: BODY, connections: CONNECTIONS, durationMs: seconds * 1000, rate };
+  const [cmd, args] = pinned(LOAD_CORE, process.execPath, ["-e", LOADER, JSON.stringify(cfg)]);
+  const r = JSON.parse(await run(cmd, args, { ...process.env, UNDICI: require.resolve("undici") })) as { lat: number[]; errors: number; non2xx: number; secs: number };
+  const lat = r.lat.sort((a, b) => a - b);
   const q = (x: number): number => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(x * lat.length))]! / 1000 : NaN);
-  return { name, rps: lat.length / secs, p50: q(0.5), p99: q(0.99), errors: results.reduce((a, r) => a + r.errors, 0), non2xx: results.reduce((a, r) => a + r.non2xx, 0) };
+  return { rps: lat.length / r.secs, p50: q(0.5), p99: q(0.99), errors: r.errors, non2xx: r.non2xx };
+}
+
+async function wrkLoad(dir: string, url: string, p: string, headers: Record<string, string>, seconds: number): Promise<Omit<Result, "name">> {
+  const script = path.join(dir, `wrk-${Math.random().toString(36).slice(2)}.lua`);
+  const hs = Object.entries({ "content-type": "application/json", ...headers })
+    .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
+    .join("\n");
+  writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(BODY)}\n${hs}\n`);
+  const [cmd, args] = pinned(LOAD_CORE, WRK!, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", script, `${url}${p}`]);
+  const out = await run(cmd, args);
+  const ms = (pct: string): number => {
+    const m = new RegExp(`^\\s+${pct}%\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(out);
+    if (!m) return NaN;
+    return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+  };
+  const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    p50: ms("50"),
+    p99: ms("99"),
+    errors: sock ? sock.slice(1).reduce((a, x) => a + Number(x), 0) : 0,
+    non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/),
+  };
 }
 
 function rssMb(pid: number): { rss: number; hwm: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+  } catch {
+    return { rss: 0, hwm: 0 };
+  }
+}
+
+interface EsbuildModule {
+  build(o: Record<string, unknown>): Promise<unknown>;
+}
+
+/** Bundles the server entry of `root` with esbuild (better-sqlite3 stays a native require). */
+async function bundleServer(root: string, outfile: string): Promise<void> {
+  // esbuild ships with tsx; resolved from the repo so no extra dependency is needed.
+  const mod = (await import(require.resolve("esbuild", { paths: [path.dirname(require.resolve("tsx/package.json")), ROOT] }))) as EsbuildModule & { default?: EsbuildModule };
+  const esbuild = mod.default ?? mod;
+  await esbuild.build({ entryPoints: [path.join(root, "src/server/run.ts")], bundle: true, platform: "node", target: "node20", external: ["better-sqlite3"], outfile, logLevel: "warning" });
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "mp-bench-"));
   const children: ChildProcess[] = [];
-  const start = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess => {
-    const c = spawn(cmd, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
-    children.push(c);
-    return c;
+  const start = (core: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess => {
+    const [c, a] = pinned(core, cmd, args);
+    const child = spawn(c, a, { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
+    children.push(child);
+    return child;
   };
   try {
     const [up, ngx, gw, mg] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    start(process.execPath, ["-e", UPSTREAM, String(up)]);
+    start(LOAD_CORE, process.execPath, ["-e", UPSTREAM, String(up)]);
     writeFileSync(
       path.join(dir, "nginx.conf"),
       `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
@@ -145,12 +235,20 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   server { listen 127.0.0.1:${ngx}; location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 `,
     );
-    start("/usr/sbin/nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir]);
-    const server = start(process.execPath, ["--import", "tsx", "src/server/run.ts", "--state-dir", path.join(dir, "state"), "--gateway-port", String(gw), "--gateway-host", "127.0.0.1", "--management-port", String(mg)], {
-      ...process.env,
-      MODELPLANE_MANAGEMENT_TOKEN: TOKEN,
-    });
+    const nginx = start(PROXY_CORE, "/usr/sbin/nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir]);
+    const env = { ...process.env, MODELPLANE_MANAGEMENT_TOKEN: TOKEN, NODE_ENV: "production" };
+    const serverArgs = ["--state-dir", path.join(dir, "state"), "--gateway-port", String(gw), "--gateway-host", "127.0.0.1", "--management-port", String(mg)];
+    let server: ChildProcess;
+    if (RUNTIME === "tsx") {
+      server = start(PROXY_CORE, process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", path.join(SERVER_ROOT, "src/server/run.ts"), ...serverArgs], env);
+    } else {
+      const bundle = path.join(dir, "server.js");
+      await bundleServer(SERVER_ROOT, bundle);
+      // The bundle lives outside the repo: let its one external require (better-sqlite3) resolve there.
+      server = start(PROXY_CORE, process.execPath, [...SERVER_NODE_FLAGS, bundle, ...serverArgs], { ...env, NODE_PATH: path.join(SERVER_ROOT, "node_modules") });
+    }
     await Promise.all([waitUp(`http://127.0.0.1:${up}/`), waitUp(`http://127.0.0.1:${ngx}/`), waitUp(`http://127.0.0.1:${mg}/healthz`)]);
+    const idleRss = rssMb(server.pid!).rss;
 
     const m = async (method: string, p: string, body?: unknown): Promise<Record<string, unknown>> => {
       const r = await fetch(`http://127.0.0.1:${mg}${p}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -174,29 +272,85 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     const key = (await m("POST", "/endpoints/bench/keys")).primaryKey as string;
     const auth = { authorization: `Bearer ${key}` };
 
-    console.log(`load: ${CONNECTIONS} connections over ${LOADERS} loader threads, ${DURATION_S}s per run, ${BODY.length}-byte JSON body`);
-    await load("warm-up", `http://127.0.0.1:${gw}`, "/endpoints/bench/score", auth);
-    const direct = await load("direct", `http://127.0.0.1:${up}`, "/score", {});
-    const nginx = await load("nginx", `http://127.0.0.1:${ngx}`, "/score", {});
-    const gateway = await load("gateway 90/10", `http://127.0.0.1:${gw}`, "/endpoints/bench/score", auth);
-    const rss = rssMb(server.pid!);
+    const targets = {
+      direct: { url: `http://127.0.0.1:${up}`, path: "/score", headers: {} as Record<string, string>, pid: undefined as number | undefined },
+      nginx: { url: `http://127.0.0.1:${ngx}`, path: "/score", headers: {}, pid: nginx.pid },
+      gateway: { url: `http://127.0.0.1:${gw}`, path: "/endpoints/bench/score", headers: auth, pid: server.pid },
+    };
+    type Target = keyof typeof targets;
+    const saturate = async (name: string, t: Target, seconds = DURATION_S): Promise<Result> => {
+      const x = targets[t];
+      const work = WRK ? wrkLoad(dir, x.url, x.path, x.headers, seconds) : nodeLoad(x.url, x.path, x.headers, seconds, 0);
+      const { value, rss } = await sampled(t === "gateway" ? x.pid : undefined, work);
+      return { name, ...value, rss };
+    };
+    const paced = async (name: string, t: Target, rate: number): Promise<Result> => {
+      const x = targets[t];
+      const { value, rss } = await sampled(t === "gateway" ? x.pid : undefined, nodeLoad(x.url, x.path, x.headers, DURATION_S, rate));
+      return { name, ...value, rss };
+    };
+
+    console.log(
+      `load: ${CONNECTIONS} connections, ${DURATION_S}s per run (${WARMUP_S}s warm-up each), ${BODY.length}-byte JSON body; saturation with ${WRK ? "wrk -t1" : "a Node loader"}, paced runs with a Node loader`,
+    );
+    console.log(
+      PIN
+        ? `pinning: load generator + upstream on core ${LOAD_CORE}, proxy under test (nginx worker_processes 1 / gateway) on core ${PROXY_CORE}`
+        : `pinning: off (${CORES} core(s)${HAVE_TASKSET ? "" : ", no taskset"}); figures are less comparable`,
+    );
+    console.log(`gateway: ${RUNTIME === "tsx" ? "node --import tsx" : "esbuild bundle"} of ${SERVER_ROOT}, node flags: ${SERVER_NODE_FLAGS.join(" ") || "(none)"}`);
+
+    if (PROFILE_DIR) {
+      await saturate("warm-up", "gateway", WARMUP_S);
+      const g = await saturate("gateway 90/10", "gateway");
+      console.log(`gateway 90/10: ${g.rps.toFixed(0)} req/s, p50 ${g.p50.toFixed(2)} ms, p99 ${g.p99.toFixed(2)} ms, RSS ${g.rss?.toFixed(0)} MB; profile in ${PROFILE_DIR}`);
+      return;
+    }
+    for (const t of ["direct", "nginx", "gateway"] as const) await saturate("warm-up", t, WARMUP_S);
+    const direct = await saturate("direct", "direct");
+    const ngxR = await saturate("nginx (1 worker)", "nginx");
+    const gateway = await saturate("gateway 90/10", "gateway");
     await m("PUT", "/endpoints/bench/traffic", { traffic: { blue: 90, green: 10, shadow: 0 }, mirror_traffic: { shadow: 10 } });
-    const mirrored = await load("gateway + 10% mirror", `http://127.0.0.1:${gw}`, "/endpoints/bench/score", auth);
+    await saturate("warm-up", "gateway", WARMUP_S);
+    const mirrored = await saturate("gateway + 10% mirror", "gateway");
     await m("PUT", "/endpoints/bench/traffic", { traffic: { blue: 90, green: 10, shadow: 0 }, mirror_traffic: {} });
     const half = Math.floor(gateway.rps / 2);
-    const directHalf = await load(`direct @${half}/s`, `http://127.0.0.1:${up}`, "/score", {}, half);
-    const gatewayHalf = await load(`gateway @${half}/s`, `http://127.0.0.1:${gw}`, "/endpoints/bench/score", auth, half);
-    const rss2 = rssMb(server.pid!);
+    const directHalf = await paced(`direct @${half}/s`, "direct", half);
+    const gatewayHalf = await paced(`gateway @${half}/s`, "gateway", half);
+    const peak = rssMb(server.pid!);
+    let heap = "";
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${gw}/metrics`)).text();
+      const g = (n: string): number => Number(new RegExp(`^${n}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, "m").exec(text)?.[1] ?? NaN) / 2 ** 20;
+      heap = `, V8 heap used ${g("nodejs_heap_size_used_bytes").toFixed(0)} / total ${g("nodejs_heap_size_total_bytes").toFixed(0)} MB, external ${g("nodejs_external_memory_bytes").toFixed(0)} MB`;
+    } catch {
+      /* no process metrics */
+    }
 
-    const rows = [direct, nginx, gateway, mirrored, directHalf, gatewayHalf];
-    console.log(["run".padEnd(26), "req/s".padStart(9), "p50 ms".padStart(8), "p99 ms".padStart(8), "errors".padStart(7), "non2xx".padStart(7)].join(" "));
-    for (const r of rows) console.log([r.name.padEnd(26), r.rps.toFixed(0).padStart(9), r.p50.toFixed(2).padStart(8), r.p99.toFixed(2).padStart(8), String(r.errors).padStart(7), String(r.non2xx).padStart(7)].join(" "));
-    const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
-    console.log(`gateway/nginx throughput: ${pct(gateway.rps / nginx.rps)} (goal >= 60%)`);
-    console.log(`gateway/direct throughput: ${pct(gateway.rps / direct.rps)}`);
-    console.log(`10% mirror throughput cost: ${pct(1 - mirrored.rps / gateway.rps)} (goal <= 15%)`);
-    console.log(`p99 added over direct at ${half}/s: ${(gatewayHalf.p99 - directHalf.p99).toFixed(2)} ms (goal <= 2 ms)`);
-    console.log(`gateway RSS after load: ${rss.rss.toFixed(0)} MB, peak ${Math.max(rss.hwm, rss2.hwm).toFixed(0)} MB (goal <= 150 MB)`);
+    const rows = [direct, ngxR, gateway, mirrored, directHalf, gatewayHalf];
+    console.log("");
+    console.log(["run".padEnd(24), "req/s".padStart(8), "p50 ms".padStart(8), "p99 ms".padStart(8), "RSS MB".padStart(7), "errors".padStart(7), "non2xx".padStart(7)].join(" "));
+    for (const r of rows) {
+      console.log(
+        [r.name.padEnd(24), r.rps.toFixed(0).padStart(8), r.p50.toFixed(2).padStart(8), r.p99.toFixed(2).padStart(8), (r.rss ? r.rss.toFixed(0) : "").padStart(7), String(r.errors).padStart(7), String(r.non2xx).padStart(7)].join(" "),
+      );
+    }
+    const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
+    const maxRss = Math.max(...rows.map((r) => r.rss ?? 0));
+    const added = gatewayHalf.p99 - directHalf.p99;
+    const cost = 1 - mirrored.rps / gateway.rps;
+    const goals: [string, string, string, boolean][] = [
+      ["gateway / nginx throughput", pct(gateway.rps / ngxR.rps), ">= 60 %", gateway.rps / ngxR.rps >= 0.6],
+      [`p99 added over direct @${half}/s`, `${added.toFixed(2)} ms`, "<= 2 ms", added <= 2],
+      ["gateway RSS under load (max)", `${maxRss.toFixed(0)} MB`, "<= 150 MB", maxRss <= 150],
+      ["10 % mirror throughput cost", pct(cost), "<= 15 %", cost <= 0.15],
+    ];
+    console.log("");
+    console.log(["goal".padEnd(34), "measured".padStart(10), "target".padStart(10), "".padStart(5)].join(" "));
+    for (const [g, v, t, ok] of goals) console.log([g.padEnd(34), v.padStart(10), t.padStart(10), (ok ? "PASS" : "FAIL").padStart(5)].join(" "));
+    console.log(`gateway/direct throughput ${pct(gateway.rps / direct.rps)}; gateway RSS idle ${idleRss.toFixed(0)} MB, peak (VmHWM) ${peak.hwm.toFixed(0)} MB${heap}`);
+    const bad = rows.filter((r) => r.errors > 0 || r.non2xx > 0);
+    if (bad.length > 0) console.log(`WARNING: errors or non-2xx answers in: ${bad.map((r) => r.name).join(", ")}`);
   } finally {
     for (const c of children) c.kill("SIGTERM");
     await sleep(300);

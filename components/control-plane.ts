@@ -78,7 +78,8 @@ export class ControlPlane extends pulumi.ComponentResource {
       {
         name: `modelplane-${stack}-server`,
         image: image.imageRef,
-        env: token.value.apply((t) => ({ MODELPLANE_MANAGEMENT_TOKEN: t, MODELPLANE_STACK: stack })),
+        // MODELPLANE_PUBLIC_URL: the scoring URIs the management API reports use the published port.
+        env: token.value.apply((t) => ({ MODELPLANE_MANAGEMENT_TOKEN: t, MODELPLANE_STACK: stack, MODELPLANE_PUBLIC_URL: `http://127.0.0.1:${args.gatewayPort}` })),
         labels,
         network: network.name,
         networkAliases: ["modelplane-server"],

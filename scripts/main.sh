@@ -29,7 +29,8 @@ cat <<MSG
 Endpoint "$name" of stack "$STACK" is up.
   scoring URI:  $uri
   swagger URI:  ${uri%/score}/swagger.json
-  get the key:  . scripts/env.sh && pulumi stack output keys --show-secrets --stack $STACK
+  get the key:  bin/modelplane keys $name --stack $STACK
+  invoke:       bin/modelplane invoke $name --file examples/model-1/sample-request.json --stack $STACK
   score:        curl -X POST $uri -H "Authorization: Bearer \$KEY" -H 'Content-Type: application/json' -d @examples/model-1/sample-request.json
   tear down:    . scripts/env.sh && pulumi destroy --yes --stack $STACK
 MSG

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
 import { keyMatches } from "../auth/keys";
 import { verifyToken } from "../auth/tokens";
 import { BodyAborted, BodyTooLarge, NAME_RE, bearer, pathSegments, readBody } from "../http/request";
@@ -33,32 +34,63 @@ export interface GatewayOptions {
   mirrorConcurrency?: number;
 }
 
-interface LogFields {
-  endpoint?: string;
-  deployment?: string;
-  instance?: string;
-  mirrored?: boolean;
-  upstream_status?: number;
+/** Per-request state: what the access log reports and the headers every answer carries. */
+class RequestState {
+  endpoint: string | undefined = undefined;
+  deployment: string | undefined = undefined;
+  mirrored: boolean | undefined = undefined;
+  instance: string | undefined = undefined;
+  upstream_status: number | undefined = undefined;
+  /** Answer with `connection: close` (after refusing a body). */
+  close = false;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly requestId: string,
+    readonly started: number,
+  ) {}
+
+  /** Headers of every answer: x-request-id, the serving deployment once chosen, connection: close if set. */
+  headers(extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
+    extra["x-request-id"] = this.requestId;
+    if (this.deployment !== undefined) extra[PIN_HEADER] = this.deployment;
+    if (this.close) extra.connection = "close";
+    return extra;
+  }
 }
+
+/** Metric children of one endpoint/deployment pair, bound once so the hot path does no label hashing. */
+interface SeriesChildren {
+  readonly labels: { endpoint: string; deployment: string };
+  inflight?: { inc(): void; dec(): void };
+  latency?: { observe(v: number): void };
+  readonly requests: Map<number, { inc(): void }>;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** The data plane: auth, routing, admission, proxying, mirroring. */
 export class Gateway {
   private table: RoutingTable = EMPTY_TABLE;
   private readonly mirror: Mirror;
+  /** endpoint -> deployment -> bound metric children. Names are validated, so the maps stay small. */
+  private readonly series = new Map<string, Map<string, SeriesChildren>>();
+  /** Access-log `time`, recomputed at most once per millisecond. */
+  private lastMs = 0;
+  private lastIso = "";
+  /** Sanitized access-log paths of recent request targets (bounded). */
+  private readonly paths = new Map<string, string>();
 
   constructor(private readonly opts: GatewayOptions) {
     this.mirror = new Mirror(opts.pools, opts.metrics, opts.mirrorConcurrency);
   }
 
-  /** Bound metric children, so the hot path does no label hashing. Keys are validated names and status codes. */
-  private readonly children = new Map<string, unknown>();
-
-  private child<T>(key: string, make: () => T): T {
-    let c = this.children.get(key) as T | undefined;
-    if (c === undefined) {
-      c = make();
-      this.children.set(key, c);
-    }
+  private seriesOf(endpoint: string, deployment: string): SeriesChildren {
+    let byDep = this.series.get(endpoint);
+    if (byDep === undefined) this.series.set(endpoint, (byDep = new Map()));
+    let c = byDep.get(deployment);
+    if (c === undefined) byDep.set(deployment, (c = { labels: { endpoint, deployment }, requests: new Map() }));
     return c;
   }
 
@@ -72,24 +104,24 @@ export class Gateway {
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const incomingId = req.headers["x-request-id"];
-    const requestId = typeof incomingId === "string" && /^[A-Za-z0-9._-]{1,128}$/.test(incomingId) ? incomingId : randomUUID();
-    res.setHeader("x-request-id", requestId);
-    const log: LogFields = {};
-    res.on("finish", () => this.logRequest(req, res, requestId, started, log));
-    this.route(req, res, requestId, log).catch((err: unknown) => this.fail(res, err, log));
+    const requestId = typeof incomingId === "string" && REQUEST_ID_RE.test(incomingId) ? incomingId : randomUUID();
+    const st = new RequestState(req, res, requestId, started);
+    res.on("finish", () => this.logRequest(st));
+    this.route(st).catch((err: unknown) => this.fail(st, err));
   };
 
-  private async route(req: IncomingMessage, res: ServerResponse, requestId: string, log: LogFields): Promise<void> {
+  private async route(st: RequestState): Promise<void> {
+    const { req, res } = st;
     const seg = pathSegments(req.url);
     if (!seg) throw new GatewayError("bad_request", "malformed request path");
     const method = req.method ?? "GET";
-    if (seg.length === 1 && seg[0] === "healthz") return this.plain(res, method, 200, "ok\n");
+    if (seg.length === 1 && seg[0] === "healthz") return this.plain(st, method, 200, "ok\n");
     if (seg.length === 1 && seg[0] === "metrics") {
       if (method !== "GET") throw new GatewayError("method_not_allowed", "use GET");
       const body = await this.opts.metrics.registry.metrics();
-      res.writeHead(200, { "content-type": this.opts.metrics.registry.contentType });
+      res.writeHead(200, st.headers({ "content-type": this.opts.metrics.registry.contentType }));
       res.end(body);
       return;
     }
@@ -110,57 +142,62 @@ export class Gateway {
     const table = this.table;
     const route = table.endpoints.get(endpointName);
     if (!route) throw new GatewayError("endpoint_not_found", `endpoint '${sanitize(endpointName)}' not found`);
-    log.endpoint = route.name;
-    await this.authenticate(req, route);
+    st.endpoint = route.name;
+    // Key auth is synchronous (a hash and constant-time compares); only tokens need a promise.
+    if (route.authMode === "key") this.checkKey(req, route);
+    else await this.checkToken(req, route);
 
     const pinned = req.headers[PIN_HEADER];
     const pinnedName = typeof pinned === "string" && pinned !== "" ? pinned : undefined;
     const deployment = this.chooseDeployment(route, pinnedName);
-    log.deployment = deployment;
-    res.setHeader(PIN_HEADER, deployment);
+    st.deployment = deployment;
     const runtime = route.deployments.get(deployment);
     if (!runtime) throw new GatewayError("no_healthy_instance", `deployment '${deployment}' has no ready instance yet`);
 
-    if (action === "swagger.json") return this.swagger(res, runtime, requestId, log);
+    if (action === "swagger.json") return this.swagger(st, runtime);
 
     let body: Buffer;
     try {
       body = await readBody(req, this.opts.bodyLimitBytes);
     } catch (err) {
       if (err instanceof BodyTooLarge) {
-        res.setHeader("connection", "close");
+        st.close = true;
         throw new GatewayError("payload_too_large", `request body exceeds ${err.limit} bytes`);
       }
       if (err instanceof BodyAborted) throw new GatewayError("bad_request", err.message);
       throw err;
     }
-    const headers = forwardHeaders(req, requestId, deployment);
+    const headers = forwardHeaders(req, st.requestId, deployment);
     if (!pinnedName && route.mirror && shouldMirror(route.mirror.percent, Math.random())) {
       const m = route.mirror;
-      log.mirrored = true;
+      st.mirrored = true;
       setImmediate(() => this.mirror.send(route.deployments.get(m.name), route.name, m.name, body, headers));
     }
-    const up = await this.forward(runtime, body, headers, log);
+    const up = await this.forward(runtime, body, headers, st);
     if (up.status < 200 || up.status >= 300) {
       throw new GatewayError("model_error", `the model answered HTTP ${up.status}`, {
         upstreamStatus: up.status,
         upstreamReason: STATUS_CODES[up.status] ?? "Unknown",
         upstreamBody: up.body,
-        upstreamContentType: typeof up.headers["content-type"] === "string" ? up.headers["content-type"] : undefined,
+        upstreamContentType: up.contentType,
       });
     }
-    const out: Record<string, string> = { "content-length": String(up.body.length) };
-    const ct = up.headers["content-type"];
-    if (typeof ct === "string") out["content-type"] = ct;
-    res.writeHead(up.status, out);
+    const out: OutgoingHttpHeaders = { "content-length": up.body.length };
+    if (up.contentType !== undefined) out["content-type"] = up.contentType;
+    res.writeHead(up.status, st.headers(out));
     res.end(up.body);
   }
 
-  private async authenticate(req: IncomingMessage, route: EndpointRoute): Promise<void> {
+  private checkKey(req: IncomingMessage, route: EndpointRoute): void {
     const cred = bearer(req);
     if (!cred) throw new GatewayError("unauthorized", "missing Authorization: Bearer credential");
-    const ok = route.authMode === "key" ? keyMatches(cred, route.keyHashes) : await verifyToken(this.opts.tokenSecret, route.name, cred);
-    if (!ok) throw new GatewayError("unauthorized", route.authMode === "key" ? "invalid key" : "invalid or expired token");
+    if (!keyMatches(cred, route.keyHashes)) throw new GatewayError("unauthorized", "invalid key");
+  }
+
+  private async checkToken(req: IncomingMessage, route: EndpointRoute): Promise<void> {
+    const cred = bearer(req);
+    if (!cred) throw new GatewayError("unauthorized", "missing Authorization: Bearer credential");
+    if (!(await verifyToken(this.opts.tokenSecret, route.name, cred))) throw new GatewayError("unauthorized", "invalid or expired token");
   }
 
   private chooseDeployment(route: EndpointRoute, pinned: string | undefined): string {
@@ -174,19 +211,19 @@ export class Gateway {
   }
 
   /** Admission, instance choice, one exchange (one retry elsewhere when the request surely was not sent). */
-  private async forward(runtime: DeploymentRuntime, body: Buffer, headers: Record<string, string>, log: LogFields): Promise<UpstreamResponse> {
+  private async forward(runtime: DeploymentRuntime, body: Buffer, headers: Record<string, string>, st: RequestState): Promise<UpstreamResponse> {
     if (runtime.healthyCount() === 0) throw new GatewayError("no_healthy_instance", `deployment '${runtime.name}' has no healthy instance`);
     const { metrics } = this.opts;
-    const labels = { endpoint: runtime.endpoint, deployment: runtime.name };
+    const series = this.seriesOf(runtime.endpoint, runtime.name);
     if (!runtime.limiter.tryAcquire()) {
-      metrics.queued.inc(labels);
+      metrics.queued.inc(series.labels);
       try {
         await runtime.limiter.acquire();
       } finally {
-        metrics.queued.dec(labels);
+        metrics.queued.dec(series.labels);
       }
     }
-    const inflight = this.child(`i\0${runtime.endpoint}\0${runtime.name}`, () => metrics.inflight.labels(labels));
+    const inflight = (series.inflight ??= metrics.inflight.labels(series.labels));
     inflight.inc();
     const timeoutMs = runtime.config.request_settings.request_timeout_ms;
     try {
@@ -194,11 +231,11 @@ export class Gateway {
       for (let attempt = 0; attempt < 2; attempt++) {
         const inst = runtime.pick(tried);
         if (!inst) throw new GatewayError("no_healthy_instance", `deployment '${runtime.name}' has no healthy instance`);
-        log.instance = inst.id;
+        st.instance = inst.id;
         inst.outstanding++;
         try {
           const up = await exchange(this.opts.pools, inst.origin, inst.scoringPath, "POST", headers, body, timeoutMs);
-          log.upstream_status = up.status;
+          st.upstream_status = up.status;
           return up;
         } catch (err) {
           const timedOut = isTimeout(err);
@@ -220,76 +257,96 @@ export class Gateway {
     }
   }
 
-  private async swagger(res: ServerResponse, runtime: DeploymentRuntime, requestId: string, log: LogFields): Promise<void> {
+  private async swagger(st: RequestState, runtime: DeploymentRuntime): Promise<void> {
     const inst = runtime.pick();
     if (!inst) throw new GatewayError("no_healthy_instance", `deployment '${runtime.name}' has no healthy instance`);
     if (!inst.swaggerPath) throw new GatewayError("not_found", `deployment '${runtime.name}' serves no swagger document`);
-    log.instance = inst.id;
+    st.instance = inst.id;
     const timeoutMs = runtime.config.request_settings.request_timeout_ms;
     let up: UpstreamResponse;
     try {
-      up = await exchange(this.opts.pools, inst.origin, inst.swaggerPath, "GET", { "x-request-id": requestId }, undefined, timeoutMs);
+      up = await exchange(this.opts.pools, inst.origin, inst.swaggerPath, "GET", { "x-request-id": st.requestId }, undefined, timeoutMs);
     } catch (err) {
       throw upstreamFailure(err, isTimeout(err), timeoutMs);
     }
     if (up.status === 404) throw new GatewayError("not_found", `deployment '${runtime.name}' serves no swagger document`);
     if (up.status < 200 || up.status >= 300) throw new GatewayError("model_error", `the model answered HTTP ${up.status}`, { upstreamStatus: up.status, upstreamReason: STATUS_CODES[up.status] ?? "Unknown" });
-    res.writeHead(200, { "content-type": "application/json", "content-length": String(up.body.length) });
-    res.end(up.body);
+    st.res.writeHead(200, st.headers({ "content-type": "application/json", "content-length": up.body.length }));
+    st.res.end(up.body);
   }
 
-  private plain(res: ServerResponse, method: string, status: number, text: string): void {
+  private plain(st: RequestState, method: string, status: number, text: string): void {
     if (method !== "GET" && method !== "HEAD") throw new GatewayError("method_not_allowed", "use GET");
-    res.writeHead(status, { "content-type": "text/plain" });
-    res.end(method === "HEAD" ? undefined : text);
+    st.res.writeHead(status, st.headers({ "content-type": "text/plain" }));
+    st.res.end(method === "HEAD" ? undefined : text);
   }
 
-  private fail(res: ServerResponse, err: unknown, log: LogFields): void {
+  private fail(st: RequestState, err: unknown): void {
+    const { res } = st;
     const { status, code, message } = failureStatus(err);
     if (status === 500) console.error(`gateway internal error: ${(err as Error)?.stack ?? String(err)}`);
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    const headers: Record<string, string> = {};
+    const headers: OutgoingHttpHeaders = {};
     if (status === 401) headers["www-authenticate"] = 'Bearer realm="modelplane"';
     if (err instanceof GatewayError && err.code === "model_error" && err.detail.upstreamStatus !== undefined) {
       headers["ms-azureml-model-error-statuscode"] = String(err.detail.upstreamStatus);
       headers["ms-azureml-model-error-reason"] = err.detail.upstreamReason ?? "";
       if (err.detail.upstreamBody) {
         // The model's own answer is passed through so its error explains itself.
-        res.writeHead(status, { ...headers, "content-type": err.detail.upstreamContentType ?? "application/octet-stream", "content-length": String(err.detail.upstreamBody.length) });
+        headers["content-type"] = err.detail.upstreamContentType ?? "application/octet-stream";
+        headers["content-length"] = String(err.detail.upstreamBody.length);
+        res.writeHead(status, st.headers(headers));
         res.end(err.detail.upstreamBody);
         return;
       }
     }
-    void log;
     const data = Buffer.from(JSON.stringify({ error: { code, message } }));
-    res.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(data.length) });
+    headers["content-type"] = "application/json; charset=utf-8";
+    headers["content-length"] = String(data.length);
+    res.writeHead(status, st.headers(headers));
     res.end(data);
   }
 
-  private logRequest(req: IncomingMessage, res: ServerResponse, requestId: string, started: bigint, log: LogFields): void {
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (log.endpoint) {
-      const labels = { endpoint: log.endpoint, deployment: log.deployment ?? "" };
+  private logRequest(st: RequestState): void {
+    const ms = performance.now() - st.started;
+    const status = st.res.statusCode;
+    if (st.endpoint !== undefined) {
       const { metrics } = this.opts;
-      const status = String(res.statusCode);
-      this.child(`r\0${labels.endpoint}\0${labels.deployment}\0${status}`, () => metrics.requests.labels({ ...labels, status })).inc();
-      this.child(`l\0${labels.endpoint}\0${labels.deployment}`, () => metrics.latency.labels(labels)).observe(ms / 1000);
+      const s = this.seriesOf(st.endpoint, st.deployment ?? "");
+      let requests = s.requests.get(status);
+      if (requests === undefined) s.requests.set(status, (requests = metrics.requests.labels({ ...s.labels, status: String(status) })));
+      requests.inc();
+      (s.latency ??= metrics.latency.labels(s.labels)).observe(ms / 1000);
     }
-    const rawPath = (req.url ?? "").split("?")[0] ?? "";
-    this.opts.accessLog(
-      JSON.stringify({
-        time: new Date().toISOString(),
-        request_id: requestId,
-        method: req.method,
-        path: sanitize(rawPath, 200),
-        status: res.statusCode,
-        duration_ms: Math.round(ms * 1000) / 1000,
-        ...log,
-      }),
-    );
+    const now = Date.now();
+    if (now !== this.lastMs) {
+      this.lastMs = now;
+      this.lastIso = new Date(now).toISOString();
+    }
+    // Same JSON line as ever (fields and order): time, request_id, method, path, status, duration_ms,
+    // then the routing facts that are known. Built by hand: request_id (validated or a UUID), method
+    // (an HTTP token) and path (sanitized) never need escaping; names go through JSON.stringify.
+    let line = `{"time":"${this.lastIso}","request_id":"${st.requestId}","method":${JSON.stringify(st.req.method)},"path":"${this.logPath(st.req.url ?? "")}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}`;
+    if (st.endpoint !== undefined) line += `,"endpoint":${JSON.stringify(st.endpoint)}`;
+    if (st.deployment !== undefined) line += `,"deployment":${JSON.stringify(st.deployment)}`;
+    if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
+    if (st.instance !== undefined) line += `,"instance":${JSON.stringify(st.instance)}`;
+    if (st.upstream_status !== undefined) line += `,"upstream_status":${st.upstream_status}`;
+    this.opts.accessLog(`${line}}`);
+  }
+
+  private logPath(url: string): string {
+    let p = this.paths.get(url);
+    if (p === undefined) {
+      p = sanitize(url.split("?")[0] ?? "", 200);
+      if (url.length > 512) return p;
+      if (this.paths.size >= 256) this.paths.clear();
+      this.paths.set(url, p);
+    }
+    return p;
   }
 }
 

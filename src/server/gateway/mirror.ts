@@ -12,6 +12,8 @@ export const DEFAULT_MIRROR_CONCURRENCY = 64;
  */
 export class Mirror {
   private inflight = 0;
+  /** Bound metric children per endpoint/deployment (no label hashing per copy). */
+  private readonly children = new Map<string, { drops: { inc(): void }; ok: { inc(): void }; error: { inc(): void } }>();
 
   constructor(
     private readonly pools: UpstreamPools,
@@ -24,15 +26,15 @@ export class Mirror {
   }
 
   send(runtime: DeploymentRuntime | undefined, endpoint: string, deployment: string, body: Buffer, headers: Record<string, string>): void {
-    const labels = { endpoint, deployment };
+    const m = this.childrenOf(endpoint, deployment);
     if (!runtime || this.inflight >= this.maxConcurrency || !runtime.limiter.tryAcquire()) {
-      this.metrics.mirrorDrops.inc(labels);
+      m.drops.inc();
       return;
     }
     const inst = runtime.pick();
     if (!inst) {
       runtime.limiter.release();
-      this.metrics.mirrorDrops.inc(labels);
+      m.drops.inc();
       return;
     }
     this.inflight++;
@@ -40,13 +42,28 @@ export class Mirror {
     const h = { ...headers, "azureml-model-deployment": deployment };
     exchange(this.pools, inst.origin, inst.scoringPath, "POST", h, body, runtime.config.request_settings.request_timeout_ms)
       .then(
-        (r) => this.metrics.mirrorCopies.inc({ ...labels, outcome: r.status >= 200 && r.status < 300 ? "ok" : "error" }),
-        () => this.metrics.mirrorCopies.inc({ ...labels, outcome: "error" }),
+        (r) => (r.status >= 200 && r.status < 300 ? m.ok : m.error).inc(),
+        () => m.error.inc(),
       )
       .finally(() => {
         this.inflight--;
         inst.outstanding--;
         runtime.limiter.release();
       });
+  }
+
+  private childrenOf(endpoint: string, deployment: string): { drops: { inc(): void }; ok: { inc(): void }; error: { inc(): void } } {
+    const key = `${endpoint}\0${deployment}`;
+    let c = this.children.get(key);
+    if (c === undefined) {
+      const labels = { endpoint, deployment };
+      c = {
+        drops: this.metrics.mirrorDrops.labels(labels),
+        ok: this.metrics.mirrorCopies.labels({ ...labels, outcome: "ok" }),
+        error: this.metrics.mirrorCopies.labels({ ...labels, outcome: "error" }),
+      };
+      this.children.set(key, c);
+    }
+    return c;
   }
 }

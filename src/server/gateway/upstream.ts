@@ -1,5 +1,4 @@
 import { Pool } from "undici";
-import type { IncomingHttpHeaders } from "node:http";
 
 /** Keep-alive connection pools, one per instance origin, shared by all routing tables. */
 export class UpstreamPools {
@@ -25,15 +24,98 @@ export class UpstreamPools {
 
 export interface UpstreamResponse {
   status: number;
-  headers: IncomingHttpHeaders;
+  /** The response's content-type, when it has exactly one. */
+  contentType: string | undefined;
   body: Buffer;
+}
+
+const NO_CHUNKS: Buffer[] = [];
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * undici dispatch handler of one exchange: collects the body into a Buffer, no stream, no
+ * AbortController. Settles exactly once: with the response, the transport error, or UpstreamTimeout.
+ */
+class Exchange {
+  status = 0;
+  contentType: string | undefined = undefined;
+  private chunks: Buffer[] = NO_CHUNKS;
+  private size = 0;
+  private abort: ((err: Error) => void) | undefined;
+  private reason: Error | undefined;
+  private settled = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly resolve: (r: UpstreamResponse) => void,
+    private readonly reject: (err: unknown) => void,
+    timeoutMs: number,
+  ) {
+    this.timer = setTimeout(() => this.timeout(), timeoutMs);
+  }
+
+  private timeout(): void {
+    const err = new UpstreamTimeout();
+    // Not yet on a connection (queued in the pool): aborted as soon as it gets one.
+    if (this.abort) this.abort(err);
+    else this.reason = err;
+    this.fail(err);
+  }
+
+  private fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(err);
+  }
+
+  onConnect(abort: (err: Error) => void): void {
+    if (this.reason) abort(this.reason);
+    else this.abort = abort;
+  }
+
+  onHeaders(status: number, raw: Buffer[]): boolean {
+    this.status = status;
+    let ct: string | undefined;
+    let n = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      // "content-type" is 12 bytes; compare case-insensitively only when the length matches.
+      if (name.length === 12 && name.toString("latin1").toLowerCase() === "content-type") {
+        n++;
+        ct = raw[i + 1]!.toString("latin1");
+      }
+    }
+    this.contentType = n === 1 ? ct : undefined;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.chunks === NO_CHUNKS) this.chunks = [];
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    const c = this.chunks;
+    const body = c.length === 0 ? EMPTY : c.length === 1 ? c[0]! : Buffer.concat(c, this.size);
+    this.resolve({ status: this.status, contentType: this.contentType, body });
+  }
+
+  onError(err: Error): void {
+    this.fail(err);
+  }
 }
 
 /**
  * One HTTP exchange with an instance, the whole response read within timeoutMs.
- * Rejects with the transport error; `timedOut` tells the caller the timer fired.
+ * Rejects with the transport error, or UpstreamTimeout when the timer fires (see isTimeout).
  */
-export async function exchange(
+export function exchange(
   pools: UpstreamPools,
   origin: string,
   path: string,
@@ -42,15 +124,15 @@ export async function exchange(
   body: Buffer | undefined,
   timeoutMs: number,
 ): Promise<UpstreamResponse> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new UpstreamTimeout()), timeoutMs);
-  try {
-    const res = await pools.get(origin).request({ path, method, headers, body, signal: ac.signal, headersTimeout: 0, bodyTimeout: 0 });
-    const buf = Buffer.from(await res.body.arrayBuffer());
-    return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: buf };
-  } finally {
-    clearTimeout(timer);
-  }
+  return new Promise<UpstreamResponse>((resolve, reject) => {
+    const pool = pools.get(origin);
+    const handler = new Exchange(resolve, reject, timeoutMs);
+    try {
+      pool.dispatch({ path, method, headers, body, headersTimeout: 0, bodyTimeout: 0 }, handler);
+    } catch (err) {
+      handler.onError(err as Error);
+    }
+  });
 }
 
 /** The abort reason used by `exchange` when its timer fires. */

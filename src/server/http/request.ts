@@ -61,13 +61,19 @@ export function pathSegments(rawUrl: string | undefined): string[] | undefined {
   if (!rawUrl || !rawUrl.startsWith("/")) return undefined;
   const q = rawUrl.indexOf("?");
   const p = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
+  const parts = p.split("/");
   const out: string[] = [];
-  for (const raw of p.split("/").slice(1)) {
-    let seg: string;
-    try {
-      seg = decodeURIComponent(raw);
-    } catch {
-      return undefined;
+  // Without '%' nothing needs decoding (and no segment can hide a '/' or NUL).
+  const encoded = p.includes("%");
+  for (let i = 1; i < parts.length; i++) {
+    const raw = parts[i]!;
+    let seg = raw;
+    if (encoded) {
+      try {
+        seg = decodeURIComponent(raw);
+      } catch {
+        return undefined;
+      }
     }
     if (seg === "." || seg === ".." || /[/\\\0]/.test(seg)) return undefined;
     out.push(seg);
