@@ -14,7 +14,9 @@ export = async () => {
   const target = config.get("target") ?? "docker";
   if (target !== "docker") throw new pulumi.RunError(`modelplane:target is "${target}": only "docker" is available in this version; set it with \`pulumi config set modelplane:target docker\``);
   const specDir = path.resolve(__dirname, config.get("specDir") ?? path.join("stacks", stack));
-  const spec = await loadStack(specDir);
+  // {{PLACEHOLDER}} tokens in the specs are filled from `modelplane:placeholders` (a map).
+  const placeholders = config.getObject<Record<string, string>>("placeholders") ?? {};
+  const spec = await loadStack(specDir, { set: placeholders });
   const errors = spec.diagnostics.filter((d) => d.severity === "error");
   for (const w of spec.diagnostics.filter((d) => d.severity === "warning")) pulumi.log.warn(formatDiagnostic(w));
   if (errors.length) throw new pulumi.RunError(`the specs in ${specDir} have ${errors.length} error(s):\n${errors.map(formatDiagnostic).join("\n")}`);

@@ -8,6 +8,7 @@ import type { GatewayMetrics } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
 import { GatewayError, failureStatus, sanitize, upstreamFailure } from "./errors";
 import { Mirror } from "./mirror";
+import { protocolSwagger } from "./protocol-swagger";
 import { pickWeighted, shouldMirror } from "./select";
 import { EMPTY_TABLE, type EndpointRoute, type RoutingTable } from "./table";
 import { exchange, isTimeout, type UpstreamPools, type UpstreamResponse } from "./upstream";
@@ -17,6 +18,9 @@ import { exchange, isTimeout, type UpstreamPools, type UpstreamResponse } from "
  * also bounds memory per request; lower it with bodyLimitBytes / --body-limit-bytes.
  */
 export const DEFAULT_BODY_LIMIT_BYTES = 100 * 1024 * 1024;
+/** model_server of deployments whose /v2 routes (Open Inference Protocol) the gateway forwards. */
+const OIP_SERVER = "tritonserver";
+
 /** Header that names the endpoint for `POST /score` when the Host header does not. */
 export const ENDPOINT_HEADER = "x-modelplane-endpoint";
 const PIN_HEADER = "azureml-model-deployment";
@@ -127,7 +131,15 @@ export class Gateway {
     }
     let endpointName: string | undefined;
     let action: string | undefined;
-    if (seg[0] === "endpoints" && seg.length === 3) {
+    /** Open Inference Protocol path (`/v2/...`) for Triton deployments, forwarded as-is. */
+    let oipPath: string | undefined;
+    if (seg[0] === "endpoints" && seg.length >= 4 && seg[2] === "v2") {
+      endpointName = seg[1]!;
+      action = "v2";
+      oipPath = `/${seg.slice(2).map(encodeURIComponent).join("/")}`;
+      if (!NAME_RE.test(endpointName)) throw new GatewayError("bad_request", `invalid endpoint name '${sanitize(endpointName)}'`);
+      if (method !== "GET" && method !== "POST") throw new GatewayError("method_not_allowed", "use GET or POST for /v2 routes");
+    } else if (seg[0] === "endpoints" && seg.length === 3) {
       endpointName = seg[1]!;
       action = seg[2];
       if (!NAME_RE.test(endpointName)) throw new GatewayError("bad_request", `invalid endpoint name '${sanitize(endpointName)}'`);
@@ -135,7 +147,7 @@ export class Gateway {
       action = seg[0];
       endpointName = endpointFromRequest(req);
     }
-    if (action !== "score" && action !== "swagger.json") throw new GatewayError("not_found", "no such route; use POST /endpoints/{endpoint}/score");
+    if (action !== "score" && action !== "swagger.json" && action !== "v2") throw new GatewayError("not_found", "no such route; use POST /endpoints/{endpoint}/score");
     if (action === "score" && method !== "POST") throw new GatewayError("method_not_allowed", "use POST for scoring");
     if (action === "swagger.json" && method !== "GET") throw new GatewayError("method_not_allowed", "use GET for swagger.json");
     if (!endpointName) throw new GatewayError("endpoint_not_found", `name the endpoint in the path, the Host header or ${ENDPOINT_HEADER}`);
@@ -155,6 +167,9 @@ export class Gateway {
     if (!runtime) throw new GatewayError("no_healthy_instance", `deployment '${deployment}' has no ready instance yet`);
 
     if (action === "swagger.json") return this.swagger(st, runtime);
+    if (oipPath !== undefined && runtime.config.model_server !== OIP_SERVER) {
+      throw new GatewayError("not_found", `deployment '${runtime.name}' does not speak the Open Inference Protocol (/v2); use POST /endpoints/${route.name}/score`);
+    }
 
     let body: Buffer;
     try {
@@ -168,12 +183,12 @@ export class Gateway {
       throw err;
     }
     const headers = forwardHeaders(req, st.requestId, deployment);
-    if (!pinnedName && route.mirror && shouldMirror(route.mirror.percent, Math.random())) {
+    if (oipPath === undefined && !pinnedName && route.mirror && shouldMirror(route.mirror.percent, Math.random())) {
       const m = route.mirror;
       st.mirrored = true;
       setImmediate(() => this.mirror.send(route.deployments.get(m.name), route.name, m.name, body, headers));
     }
-    const up = await this.forward(runtime, body, headers, st);
+    const up = await this.forward(runtime, body, headers, st, oipPath === undefined ? undefined : { path: oipPath, method: method === "GET" ? "GET" : "POST" });
     if (up.status < 200 || up.status >= 300) {
       throw new GatewayError("model_error", `the model answered HTTP ${up.status}`, {
         upstreamStatus: up.status,
@@ -211,7 +226,7 @@ export class Gateway {
   }
 
   /** Admission, instance choice, one exchange (one retry elsewhere when the request surely was not sent). */
-  private async forward(runtime: DeploymentRuntime, body: Buffer, headers: Record<string, string>, st: RequestState): Promise<UpstreamResponse> {
+  private async forward(runtime: DeploymentRuntime, body: Buffer, headers: Record<string, string>, st: RequestState, target?: { path: string; method: "GET" | "POST" }): Promise<UpstreamResponse> {
     if (runtime.healthyCount() === 0) throw new GatewayError("no_healthy_instance", `deployment '${runtime.name}' has no healthy instance`);
     const { metrics } = this.opts;
     const series = this.seriesOf(runtime.endpoint, runtime.name);
@@ -234,7 +249,9 @@ export class Gateway {
         st.instance = inst.id;
         inst.outstanding++;
         try {
-          const up = await exchange(this.opts.pools, inst.origin, inst.scoringPath, "POST", headers, body, timeoutMs);
+          const up = target
+            ? await exchange(this.opts.pools, inst.origin, target.path, target.method, headers, target.method === "GET" ? undefined : body, timeoutMs)
+            : await exchange(this.opts.pools, inst.origin, inst.scoringPath, "POST", headers, body, timeoutMs);
           st.upstream_status = up.status;
           return up;
         } catch (err) {
@@ -260,7 +277,14 @@ export class Gateway {
   private async swagger(st: RequestState, runtime: DeploymentRuntime): Promise<void> {
     const inst = runtime.pick();
     if (!inst) throw new GatewayError("no_healthy_instance", `deployment '${runtime.name}' has no healthy instance`);
-    if (!inst.swaggerPath) throw new GatewayError("not_found", `deployment '${runtime.name}' serves no swagger document`);
+    if (!inst.swaggerPath) {
+      const doc = protocolSwagger(runtime.config.model_server, runtime.endpoint, runtime.name);
+      if (!doc) throw new GatewayError("not_found", `deployment '${runtime.name}' serves no swagger document`);
+      const body = Buffer.from(JSON.stringify(doc));
+      st.res.writeHead(200, st.headers({ "content-type": "application/json", "content-length": body.length }));
+      st.res.end(body);
+      return;
+    }
     st.instance = inst.id;
     const timeoutMs = runtime.config.request_settings.request_timeout_ms;
     let up: UpstreamResponse;

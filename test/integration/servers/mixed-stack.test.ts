@@ -56,4 +56,26 @@ test("pulumi up of stacks/mixed: custom, MLflow, Triton and bring-your-own-conta
   // examples/byoc: sum(row) * 2 + 0.5 with model/weights.json.
   const byoc = (await score("byoc", readFileSync(path.join(REPO_ROOT, "examples/byoc/sample-request.json"), "utf8"))) as { predictions: number[] };
   assertClose(byoc.predictions, [12.5, 121.5]);
+
+  // Open Inference Protocol through the gateway: /endpoints/{e}/v2/... reaches Triton as-is.
+  const v2 = scoringUri.replace(/\/score$/, "/v2/models/add_sub");
+  const auth = { authorization: `Bearer ${key}`, "azureml-model-deployment": "triton" };
+  const meta = await fetch(v2, { headers: auth });
+  assert.equal(meta.status, 200);
+  assert.equal(((await meta.json()) as { name: string }).name, "add_sub");
+  const infer = await fetch(`${v2}/infer`, {
+    method: "POST",
+    headers: { ...auth, "content-type": "application/json" },
+    body: JSON.stringify({ inputs: [{ name: "INPUT0", shape: [2], datatype: "FP32", data: [1, 2] }, { name: "INPUT1", shape: [2], datatype: "FP32", data: [3, 4] }] }),
+  });
+  assert.equal(infer.status, 200);
+  assertClose(((await infer.json()) as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === "OUTPUT0")?.data, [4, 6]);
+  const notOip = await fetch(v2, { headers: { ...auth, "azureml-model-deployment": "custom" } });
+  assert.equal(notOip.status, 404, "a deployment that does not speak the protocol answers 404");
+  assert.equal((await fetch(v2, { headers: { "azureml-model-deployment": "triton" } })).status, 401, "the /v2 routes need the key too");
+  // The endpoint's swagger describes each deployment, also those whose server has none of its own.
+  const swaggerOf = async (d: string) => (await (await fetch(scoringUri.replace(/\/score$/, "/swagger.json"), { headers: { ...auth, "azureml-model-deployment": d } })).json()) as { paths?: Record<string, unknown>; swagger?: string };
+  assert.ok(Object.keys((await swaggerOf("triton")).paths ?? {}).some((p) => p.endsWith("/v2/models/{model}/infer")));
+  assert.ok(Object.keys((await swaggerOf("mlflow")).paths ?? {}).some((p) => p.endsWith("/score")));
+  assert.equal((await swaggerOf("custom")).swagger, "2.0", "azureml-inference-server-http serves its own");
 });

@@ -49,6 +49,9 @@ function deploymentYaml(name: string, code: string, model: string, count: number
     "instance_type: Standard_DS3_v2",
     `instance_count: ${count}`,
     "readiness_probe:\n  initial_delay: 1\n  period: 2\n  failure_threshold: 30",
+    // Room for the load generator's 3 workers plus one sampler without 429s (Azure's limit is
+    // 2 x max_concurrent_requests_per_instance x instances pending).
+    "request_settings:\n  max_concurrent_requests_per_instance: 2",
     "",
   ].join("\n");
 }
@@ -271,9 +274,11 @@ test("8. kill -9 of pulumi up midway, then up again: converges with no duplicate
   await appendFile(path.join(work, "blue-code/score.py"), "\n# changed again\n");
   const child = execa("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", STACK], { cwd: REPO_ROOT, env: stack.env(), reject: false, all: true, detached: true });
   let seen = "";
+  let exited = false;
   child.all?.on("data", (d: Buffer) => (seen += d.toString()));
+  void child.then(() => (exited = true));
   const deadline = Date.now() + 120_000;
-  while (!/DockerContainer .*creating/.test(seen) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  while (!/DockerContainer .*creating/.test(seen) && !exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.match(seen, /creating/, "the up reached the container step");
   process.kill(-child.pid!, "SIGKILL");
   await child;
