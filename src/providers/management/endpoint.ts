@@ -57,8 +57,12 @@ export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, E
       // Map the server's view back to input terms, so a refresh without drift shows no change:
       // aad_token is served as aml_token, and an absent description is stored as "".
       const authMode = e.auth_mode === body(p).auth_mode ? p.auth_mode : (e.auth_mode as EndpointInputs["auth_mode"]);
-      const description = e.description ? e.description : p.description ? "" : undefined;
-      return { id, props: { ...p, auth_mode: authMode, description, tags: e.tags ?? {}, provisioningState: e.provisioningState } };
+      const props: EndpointOutputs = { ...p, auth_mode: authMode, tags: e.tags ?? {}, provisioningState: e.provisioningState };
+      // Protobuf structs cannot carry `undefined`: leave the key out instead.
+      if (e.description) props.description = e.description;
+      else if (p.description !== undefined) props.description = "";
+      else delete props.description;
+      return { id, props };
     } catch (err) {
       if (isApiNotFound(err)) return {};
       throw err;

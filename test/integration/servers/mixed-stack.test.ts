@@ -66,10 +66,10 @@ test("pulumi up of stacks/mixed: custom, MLflow, Triton and bring-your-own-conta
   const infer = await fetch(`${v2}/infer`, {
     method: "POST",
     headers: { ...auth, "content-type": "application/json" },
-    body: JSON.stringify({ inputs: [{ name: "INPUT0", shape: [2], datatype: "FP32", data: [1, 2] }, { name: "INPUT1", shape: [2], datatype: "FP32", data: [3, 4] }] }),
+    body: JSON.stringify({ inputs: [{ name: "INPUT0", shape: [4], datatype: "FP32", data: [1, 2, 3, 4] }, { name: "INPUT1", shape: [4], datatype: "FP32", data: [3, 4, 5, 6] }] }),
   });
   assert.equal(infer.status, 200);
-  assertClose(((await infer.json()) as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === "OUTPUT0")?.data, [4, 6]);
+  assertClose(((await infer.json()) as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === "OUTPUT0")?.data, [4, 6, 8, 10]);
   const notOip = await fetch(v2, { headers: { ...auth, "azureml-model-deployment": "custom" } });
   assert.equal(notOip.status, 404, "a deployment that does not speak the protocol answers 404");
   assert.equal((await fetch(v2, { headers: { "azureml-model-deployment": "triton" } })).status, 401, "the /v2 routes need the key too");

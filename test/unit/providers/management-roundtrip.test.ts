@@ -49,6 +49,8 @@ describe("endpoint/traffic providers against an in-process server", () => {
       const inputs: EndpointInputs = { ...access, name: "nodesc-endpoint", auth_mode: "key", tags: {} };
       const c = await endpointProvider.create(inputs);
       const r = await endpointProvider.read!(c.id, c.outs!);
+      // The engine sends read results as protobuf Structs, which reject `undefined` ("Unexpected struct type").
+      assert.deepEqual(Object.entries(r.props as object).filter(([, v]) => v === undefined), []);
       assert.deepEqual(await endpointProvider.diff!(c.id, r.props as never, inputs), { changes: false, replaces: [] });
     },
   );
