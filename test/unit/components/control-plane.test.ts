@@ -89,7 +89,7 @@ describe("ControlPlane (Pulumi mocks)", () => {
     assert.deepEqual(reveal(s.inputs), {
       name: "modelplane-dev-server",
       image: `modelplane-dev/server:${fp}`,
-      env: { MODELPLANE_MANAGEMENT_TOKEN: MOCK_TOKEN, MODELPLANE_STACK: "dev" },
+      env: { MODELPLANE_MANAGEMENT_TOKEN: MOCK_TOKEN, MODELPLANE_STACK: "dev", MODELPLANE_PUBLIC_URL: "http://127.0.0.1:18080" },
       labels: LABELS,
       network: "modelplane-dev",
       networkAliases: ["modelplane-server"],
