@@ -14,6 +14,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 else echo "  node_modules up to date"; fi
 step "Pulumi CLI and language host"
 bash scripts/toolchain/pulumi.sh
+if [ "${MODELPLANE_KUBERNETES:-0}" = 1 ]; then
+  # Opt-in until the kubernetes target lands: a cold build takes ~30 min on 2 cores.
+  step "Kubernetes provider plugin"
+  bash scripts/toolchain/kubernetes-plugin.sh
+fi
 step "Docker engine"
 bash scripts/toolchain/docker-engine.sh
 step "base image"

@@ -55,12 +55,13 @@ build() {
   command -v go >/dev/null || die "no $NAME v$VERSION: no download reachable and no Go toolchain to build it (install Go >= 1.24.7)"
   [ -n "$MODULE_VERSION" ] || die "no known $PROVIDER version for kubernetes v$VERSION; set PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION to the pseudo-version of its release commit"
   export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
-  local t0=$SECONDS dir
+  local t0=$SECONDS dir json
   echo "  kubernetes plugin: building v$VERSION from the Go module proxy ($PROVIDER@$MODULE_VERSION; cold: many minutes)..."
   cd "$WORK"
   rm -rf go.mod go.sum provider embedgen
-  dir=$(go mod download -json "$PROVIDER@$MODULE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || true
-  [ -n "$dir" ] && [ -f "$dir/go.mod" ] || die "the Go module proxy does not serve $PROVIDER@$MODULE_VERSION (try: curl -s \${GOPROXY%%,*}/$PROVIDER/@v/list)"
+  json=$(go mod download -json "$PROVIDER@$MODULE_VERSION" 2>&1) || true
+  dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
+  [ -n "$dir" ] && [ -f "$dir/go.mod" ] || die "the Go module proxy does not serve $PROVIDER@$MODULE_VERSION ($(sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' <<<"$json" | head -n1)); list what it has: curl -s $(go env GOPROXY | cut -d, -f1)/$PROVIDER/@v/list"
   go mod download "$SDK@v$VERSION" 2>/dev/null || die "the Go module proxy does not serve $SDK@v$VERSION, which the provider needs in place of its ../sdk"
 
   # Writable copy of the module (the module cache is read-only) plus the files main.go embeds.
@@ -147,12 +148,22 @@ GO
     grep '^replace ' <<<"$replaces" | grep -v " $SDK " || true
   } > go.mod
 
-  echo "  kubernetes plugin: go build (niced; downloads the provider's dependencies on first run)..."
+  # A private build cache: it grows to ~4.4 GB for this build and is useless once the binary
+  # is cached, so it is dropped on success (kept after a failure, to make the retry faster).
+  export GOCACHE=$WORK/gocache
+  echo "  kubernetes plugin: go build (niced; downloads ~0.8 GB of modules, then compiles for a long while)..."
+  # Heartbeat; short sleeps so that no orphaned sleep holds a piped stdout open afterwards.
+  (n=0; while sleep 1; do n=$((n + 1)); [ $((n % 120)) -ne 0 ] || echo "  kubernetes plugin: still building ($((SECONDS - t0)) s)"; done) &
+  local beat=$!
+  local rc=0
   nice -n 10 go build -trimpath \
     -ldflags "-s -w -X $PROVIDER/pkg/version.Version=$VERSION" \
-    -o "$OUT.tmp" "$PROVIDER/cmd/$NAME" || die "go build of $PROVIDER/cmd/$NAME failed (see above)"
+    -o "$OUT.tmp" "$PROVIDER/cmd/$NAME" || rc=$?
+  kill "$beat" 2>/dev/null; wait "$beat" 2>/dev/null || true
+  [ "$rc" = 0 ] || die "go build of $PROVIDER/cmd/$NAME failed (see above); work dir: $WORK"
   mv "$OUT.tmp" "$OUT"
-  rm -rf provider # recreated from the module cache on a rebuild; go.mod/go.sum stay as a record
+  # The copy is recreated from the module cache on a rebuild; go.mod/go.sum stay as a record.
+  rm -rf provider "$GOCACHE"
   echo "  kubernetes plugin: built in $((SECONDS - t0)) s"
 }
 
