@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
-import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import execa from "execa";
 import { ensureCustomServerImage } from "../../../src/images/custom-server";
+import { request } from "../harness/http";
 
 // Needs the local Docker engine, the base image modelplane/base:bookworm and PyPI during the first
 // build (a few minutes cold; later runs reuse the content-hashed image).
@@ -31,27 +31,6 @@ async function docker(args: string[]): Promise<{ exitCode: number; stdout: strin
 
 const started: string[] = [];
 
-/**
- * One HTTP request to the server on 127.0.0.1. node:http rather than the global fetch: polling the
- * port while the worker booted, a fetch promise stayed pending with no live handle here and node:test
- * cancelled the test ("Promise resolution is still pending but the event loop has already resolved").
- */
-function request(port: number, method: string, urlPath: string, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: "127.0.0.1", port, method, path: urlPath, agent: false, headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      },
-    );
-    req.setTimeout(5000, () => req.destroy(new Error(`${method} ${urlPath}: timed out`)));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 /** Starts a server container with code and model mounted read-only; returns its id and 127.0.0.1 port. */
 async function runServer(tag: string, codeDir: string, modelDir: string): Promise<{ id: string; port: number }> {

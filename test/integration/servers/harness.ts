@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import * as http from "node:http";
 import execa from "execa";
 
 /** Label on every container these tests start (cleanup: `docker rm -f $(docker ps -aq -f label=modelplane.test=servers)`). */
@@ -11,23 +10,9 @@ export async function docker(args: string[]): Promise<{ exitCode: number; stdout
   return { exitCode: r.exitCode, stdout: r.stdout, all: r.all ?? "" };
 }
 
-/** One HTTP request on 127.0.0.1 (node:http: see test/integration/images/custom-server.test.ts for why not fetch). */
-export function request(port: number, method: string, urlPath: string, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: "127.0.0.1", port, method, path: urlPath, agent: false, headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${urlPath}: timed out`)));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
+import { request } from "../harness/http";
+
+export { request };
 
 export interface Running {
   id: string;
