@@ -1,6 +1,11 @@
 # Sourced by every modelplane script: where the toolchain lives and how Pulumi is kept offline
 # and non-interactive. Safe to source twice.
-MODELPLANE_ROOT=${MODELPLANE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+MODELPLANE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Values derived from another checkout's env.sh (sourced earlier in this shell) do not apply here.
+if [ -n "${MODELPLANE_ENV_FOR:-}" ] && [ "$MODELPLANE_ENV_FOR" != "$MODELPLANE_ROOT" ]; then
+  unset MODELPLANE_STATE PULUMI_BACKEND_URL PULUMI_CONFIG_PASSPHRASE_FILE
+fi
+export MODELPLANE_ENV_FOR=$MODELPLANE_ROOT
 # shellcheck source=toolchain/versions.env
 . "$MODELPLANE_ROOT/scripts/toolchain/versions.env"
 export PULUMI_VERSION PULUMI_LANGHOST_SDK_VERSION
