@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ensureImage, type ImageBuildResult } from "./build";
 import { condaToRequirements } from "./conda";
+import { stagePipCaBundle } from "./pip-ca";
 
 /** Repository of the custom-scoring server images. */
 export const CUSTOM_SERVER_REPOSITORY = "modelplane/custom-server";
@@ -23,7 +24,7 @@ export interface CustomServerImageRequest {
   /**
    * CA bundle (PEM) pip must trust inside the build, for hosts behind a TLS-intercepting proxy.
    * Used only by the pip install step and part of the image hash.
-   * @default $MODELPLANE_BUILD_CA_BUNDLE, else $PIP_CERT (the bundle the host's pip trusts), else none
+   * @default $MODELPLANE_BUILD_CA_BUNDLE, else $PIP_CERT, else the host pip config's `cert`, else none (src/images/pip-ca.ts)
    */
   pipCaBundle?: string;
   /** Progress and warnings go here. */
@@ -79,9 +80,7 @@ export async function ensureCustomServerImage(req: CustomServerImageRequest): Pr
     }
     await fs.chmod(path.join(contextDir, "serve.sh"), 0o755);
     await fs.writeFile(path.join(contextDir, "requirements.txt"), renderRequirements(requirements));
-    const caBundle = req.pipCaBundle ?? (process.env.MODELPLANE_BUILD_CA_BUNDLE || process.env.PIP_CERT || undefined);
-    if (caBundle) await fs.copyFile(caBundle, path.join(contextDir, "build-ca.pem"));
-    else await fs.writeFile(path.join(contextDir, "build-ca.pem"), "");
+    await stagePipCaBundle(contextDir, req.pipCaBundle);
     return await ensureImage({
       repository: CUSTOM_SERVER_REPOSITORY,
       contextDir,

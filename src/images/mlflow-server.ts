@@ -91,7 +91,7 @@ export interface MlflowServerImageRequest {
   /** The model's requirements: its conda.yaml or requirements.txt (see mlflowRequirementsFile). */
   requirementsFile?: string;
   baseImage: string;
-  /** @default $MODELPLANE_BUILD_CA_BUNDLE, else $PIP_CERT, else none (see src/images/pip-ca.ts) */
+  /** @default $MODELPLANE_BUILD_CA_BUNDLE, else $PIP_CERT, else the host pip config's `cert`, else none (src/images/pip-ca.ts) */
   pipCaBundle?: string;
   log?: (line: string) => void;
 }

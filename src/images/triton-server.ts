@@ -16,7 +16,7 @@ export interface TritonServerImageRequest {
   baseImage: string;
   /** @default DEFAULT_PYTRITON_VERSION */
   pytritonVersion?: string;
-  /** @default $MODELPLANE_BUILD_CA_BUNDLE, else $PIP_CERT, else none (see src/images/pip-ca.ts) */
+  /** @default $MODELPLANE_BUILD_CA_BUNDLE, else $PIP_CERT, else the host pip config's `cert`, else none (src/images/pip-ca.ts) */
   pipCaBundle?: string;
   log?: (line: string) => void;
 }
