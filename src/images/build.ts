@@ -81,7 +81,8 @@ export async function ensureImage(req: ImageBuildRequest): Promise<ImageBuildRes
   const tag = `${req.repository}:${(await buildContentHash(req)).slice(0, 12)}`;
   if (await imageExists(tag)) return { tag, built: false, seconds: 0 };
   req.log?.(`building image ${tag} from ${req.contextDir}`);
-  const args = ["build", "--network", "host", "-t", tag, "-f", path.join(req.contextDir, req.dockerfile ?? "Dockerfile")];
+  // --force-rm: a failed step leaves no intermediate container behind (classic builder).
+  const args = ["build", "--force-rm", "--network", "host", "-t", tag, "-f", path.join(req.contextDir, req.dockerfile ?? "Dockerfile")];
   for (const [k, v] of Object.entries(req.buildArgs ?? {})) args.push("--build-arg", `${k}=${v}`);
   for (const [k, v] of Object.entries({ "modelplane.managed": "true", ...req.labels })) args.push("--label", `${k}=${v}`);
   args.push(req.contextDir);
