@@ -1,6 +1,7 @@
 // The modelplane CLI. Each subcommand lives in its own module under ./commands and is registered
-// here; add new ones (e.g. doctor, up, down) to SUBCOMMANDS.
+// here; add new ones to SUBCOMMANDS.
 import { Command, CommanderError } from "commander";
+import { registerServerCommand } from "../server/cli";
 import { registerDoctor } from "./commands/doctor";
 import { registerEndpoints } from "./commands/endpoints";
 import { registerInvoke } from "./commands/invoke";
@@ -18,7 +19,7 @@ const SUBCOMMANDS: Array<(program: Command) => void> = [
   registerKeys,
   registerToken,
   registerInvoke,
-  // registerDoctor, ...
+  registerServerCommand,
 ];
 
 export function buildProgram(): Command {
