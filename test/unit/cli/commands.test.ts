@@ -91,7 +91,7 @@ describe("CLI commands against an in-process modelplane server", () => {
   });
 
   it("registers every subcommand", () => {
-    assert.deepEqual(buildProgram().commands.map((c) => c.name()).sort(), ["doctor", "endpoints", "invoke", "keys", "token", "validate"]);
+    assert.deepEqual(buildProgram().commands.map((c) => c.name()).sort(), ["doctor", "endpoints", "invoke", "keys", "server", "token", "validate"]);
   });
 
   describe("endpoints", () => {
