@@ -13,6 +13,8 @@ if ! command -v dockerd >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
 fi
 if [ "$(id -u)" != 0 ]; then echo "error: dockerd is installed but not running; start it (needs root)" >&2; exit 1; fi
+# A dockerd killed without cleanup (e.g. at the end of a session) leaves its pid file behind.
+if ! pgrep -x dockerd >/dev/null; then rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid; fi
 LOG=${MODELPLANE_CACHE:-$HOME/.cache/modelplane}/dockerd.log
 mkdir -p "$(dirname "$LOG")"
 echo "  starting dockerd (log: $LOG)..."
