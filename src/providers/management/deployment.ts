@@ -43,6 +43,23 @@ function path(i: Pick<DeploymentInputs, "endpointName" | "name">): string {
   return `/endpoints/${encodeURIComponent(i.endpointName)}/deployments/${encodeURIComponent(i.name)}`;
 }
 
+/**
+ * The log lines that explain a failure: a window ending shortly after the last error-looking
+ * line. A crash-looping container has often restarted and printed its start-up banner again,
+ * so its last lines alone would not show why the previous start failed.
+ */
+export function relevantLogLines(log: string, window = 40): string {
+  const lines = log.split("\n");
+  let last = -1;
+  lines.forEach((l, i) => {
+    // Case-sensitive: gunicorn logs routine lines under the logger name "gunicorn.error".
+    if (/Traceback|[A-Za-z]*(Error|Exception)\b|\bfailed\b|\bfatal\b/.test(l)) last = i;
+  });
+  if (last < 0) return lines.slice(-window).join("\n");
+  const end = Math.min(lines.length, last + 6);
+  return lines.slice(Math.max(0, end - window), end).join("\n");
+}
+
 async function explainFailure(i: DeploymentInputs, reason: string): Promise<string> {
   const docker = dockerClient();
   const parts = [`deployment "${i.name}" of endpoint "${i.endpointName}" failed readiness: ${reason}`];
@@ -52,7 +69,7 @@ async function explainFailure(i: DeploymentInputs, reason: string): Promise<stri
       .inspect()
       .then((s) => `${s.State.Status}${s.State.Running ? "" : `, exit code ${s.State.ExitCode}`}${s.RestartCount ? `, restarted ${s.RestartCount}x` : ""}`)
       .catch(() => "gone");
-    parts.push(`--- ${c} (${state}): last log lines ---\n${(await containerLogTail(docker, c, 25)) || "(no output)"}`);
+    parts.push(`--- ${c} (${state}): log lines around its last error ---\n${relevantLogLines(await containerLogTail(docker, c, 400)) || "(no output)"}`);
   }
   parts.push("Fix the scoring code or environment and run `pulumi up` again; the endpoint's traffic was left unchanged.");
   return parts.join("\n");

@@ -107,3 +107,21 @@ describe("other providers' diffs", () => {
     assert.deepEqual(await volumeProvider.diff!("v", o, { ...o, name: "w" }), { changes: true, replaces: ["name"], deleteBeforeReplace: true });
   });
 });
+
+describe("relevantLogLines", () => {
+  it("shows the last failed start, not the banner of the restart that followed it", async () => {
+    const { relevantLogLines } = await import("../../../src/providers/management/deployment");
+    const failedStart = ["Booting worker", "Traceback (most recent call last):", '  File "score.py", line 2, in init', "RuntimeError: boom: the model file is corrupt", "Worker exiting", "Reason: Worker failed to boot."];
+    const banner = [...Array.from({ length: 30 }, (_, i) => `banner line ${i}`), "2026-11-25 20:25:55,967 I [7] gunicorn.error - Starting gunicorn 27.0.1"];
+    const out = relevantLogLines([...failedStart, ...banner].join("\n"));
+    assert.match(out, /RuntimeError: boom: the model file is corrupt/);
+    assert.match(out, /Reason: Worker failed to boot\./);
+    assert.doesNotMatch(out, /banner line 29|Starting gunicorn/);
+  });
+  it("falls back to the last lines when nothing looks like an error", async () => {
+    const { relevantLogLines } = await import("../../../src/providers/management/deployment");
+    const out = relevantLogLines(Array.from({ length: 100 }, (_, i) => `line ${i}`).join("\n"), 10);
+    assert.equal(out.split("\n")[0], "line 90");
+    assert.equal(out.split("\n").length, 10);
+  });
+});
