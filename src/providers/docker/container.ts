@@ -166,7 +166,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
     try {
       const c = docker.getContainer(id);
       await c.stop({ t: 10 }).catch(() => undefined); // SIGTERM first: in-flight requests finish
-      await c.remove({ force: true });
+      await c.remove({ force: true, v: true }); // anonymous volumes go with it; named ones stay
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

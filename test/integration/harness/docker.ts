@@ -12,7 +12,7 @@ export async function containersByLabel(labels: Record<string, string>): Promise
 export async function removeByLabel(label: string, value: string): Promise<void> {
   const f = `label=${label}=${value}`;
   const ids = (await execa("docker", ["ps", "-aq", "--filter", f])).stdout.split("\n").filter(Boolean);
-  if (ids.length) await execa("docker", ["rm", "-f", ...ids], { reject: false });
+  if (ids.length) await execa("docker", ["rm", "-f", "-v", ...ids], { reject: false });
   const nets = (await execa("docker", ["network", "ls", "-q", "--filter", f])).stdout.split("\n").filter(Boolean);
   if (nets.length) await execa("docker", ["network", "rm", ...nets], { reject: false });
   const vols = (await execa("docker", ["volume", "ls", "-q", "--filter", f])).stdout.split("\n").filter(Boolean);

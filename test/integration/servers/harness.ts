@@ -30,7 +30,7 @@ export async function runContainer(image: string, containerPort: number, binds: 
   const p = await docker(["port", id, `${containerPort}/tcp`]);
   const m = /^127\.0\.0\.1:(\d+)$/m.exec(p.stdout);
   if (!m) {
-    await docker(["rm", "-f", id]);
+    await docker(["rm", "-f", "-v", id]);
     assert.fail(`no 127.0.0.1 port published for ${id}: ${p.all}`);
   }
   return { id, port: Number(m[1]) };
@@ -56,7 +56,7 @@ export async function stopAndRemove(id: string): Promise<{ exitCode: number; sec
   await docker(["stop", "-t", "20", id]);
   const seconds = (Date.now() - started) / 1000;
   const code = await docker(["inspect", "-f", "{{.State.ExitCode}}", id]);
-  await docker(["rm", "-f", id]);
+  await docker(["rm", "-f", "-v", id]);
   return { exitCode: Number(code.stdout.trim()), seconds };
 }
 
