@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** A fresh endpoint key: 32 random bytes, base64url (43 characters). */
 export function generateKey(): string {
@@ -10,15 +10,17 @@ export function hashKey(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
 }
 
-/** Constant-time check of a presented credential against stored key hashes. */
-export function keyMatches(presented: string, hashes: readonly string[]): boolean {
-  const got = createHash("sha256").update(presented, "utf8").digest();
+/** Stored key hashes (sha256 hex) decoded once per routing table; malformed ones are dropped. */
+export function keyDigests(hashes: readonly string[]): Buffer[] {
+  return hashes.filter((h) => /^[0-9a-f]{64}$/i.test(h)).map((h) => Buffer.from(h, "hex"));
+}
+
+/** Constant-time check of a presented credential against stored key digests (see keyDigests). */
+export function keyMatches(presented: string, digests: readonly Buffer[]): boolean {
+  const got = hash("sha256", presented, "buffer");
   let ok = false;
-  for (const h of hashes) {
-    if (h.length !== 64) continue;
-    // Compare every hash (no early exit) so timing does not tell which one matched.
-    if (timingSafeEqual(got, Buffer.from(h, "hex"))) ok = true;
-  }
+  // Compare every digest (no early exit) so timing does not tell which one matched.
+  for (const d of digests) if (timingSafeEqual(got, d)) ok = true;
   return ok;
 }
 

@@ -1,5 +1,5 @@
 import type { DeploymentConfig } from "../store/types";
-import type { GatewayMetrics } from "../metrics/metrics";
+import type { DeploymentGaugeSource } from "../metrics/metrics";
 import { Limiter } from "./limiter";
 import { leastOutstanding } from "./select";
 import { joinUrl, probe, type UpstreamPools } from "./upstream";
@@ -28,7 +28,7 @@ const MIN_PERIOD_MS = 100;
  * passive + active health) and its admission limiter. Reused across routing-table swaps while the
  * config is unchanged, so health and queues survive traffic or key changes.
  */
-export class DeploymentRuntime {
+export class DeploymentRuntime implements DeploymentGaugeSource {
   readonly instances: Instance[];
   readonly limiter: Limiter;
   private rr = 0;
@@ -40,7 +40,6 @@ export class DeploymentRuntime {
     readonly name: string,
     readonly config: DeploymentConfig,
     private readonly pools: UpstreamPools,
-    private readonly metrics: GatewayMetrics,
   ) {
     this.instances = config.instances.map((i) => {
       const scoring = joinUrl(i.url, config.routes.scoring);
@@ -59,7 +58,14 @@ export class DeploymentRuntime {
     });
     const perInstance = config.request_settings.max_concurrent_requests_per_instance;
     this.limiter = new Limiter(() => perInstance * this.healthyCount(), config.request_settings.max_queue_wait_ms);
-    this.reportHealth();
+  }
+
+  inflight(): number {
+    return this.limiter.inflight;
+  }
+
+  queued(): number {
+    return this.limiter.queued;
   }
 
   healthyCount(): number {
@@ -80,7 +86,6 @@ export class DeploymentRuntime {
     if (inst.healthy) {
       inst.healthy = false;
       inst.consecutiveSuccesses = 0;
-      this.reportHealth();
     }
   }
 
@@ -104,7 +109,6 @@ export class DeploymentRuntime {
       inst.consecutiveSuccesses++;
       if (!inst.healthy && inst.consecutiveSuccesses >= Math.max(1, p.success_threshold)) {
         inst.healthy = true;
-        this.reportHealth();
         this.limiter.pump();
       }
     } else {
@@ -112,13 +116,8 @@ export class DeploymentRuntime {
       inst.consecutiveFailures++;
       if (inst.healthy && inst.consecutiveFailures >= Math.min(MAX_ACTIVE_FAILURES, Math.max(1, p.failure_threshold))) {
         inst.healthy = false;
-        this.reportHealth();
       }
     }
-  }
-
-  private reportHealth(): void {
-    this.metrics.healthyInstances.set({ endpoint: this.endpoint, deployment: this.name }, this.healthyCount());
   }
 
   stop(): void {

@@ -67,7 +67,6 @@ class RequestState {
 /** Metric children of one endpoint/deployment pair, bound once so the hot path does no label hashing. */
 interface SeriesChildren {
   readonly labels: { endpoint: string; deployment: string };
-  inflight?: { inc(): void; dec(): void };
   latency?: { observe(v: number): void };
   readonly requests: Map<number, { inc(): void }>;
 }
@@ -206,7 +205,7 @@ export class Gateway {
   private checkKey(req: IncomingMessage, route: EndpointRoute): void {
     const cred = bearer(req);
     if (!cred) throw new GatewayError("unauthorized", "missing Authorization: Bearer credential");
-    if (!keyMatches(cred, route.keyHashes)) throw new GatewayError("unauthorized", "invalid key");
+    if (!keyMatches(cred, route.keyDigests)) throw new GatewayError("unauthorized", "invalid key");
   }
 
   private async checkToken(req: IncomingMessage, route: EndpointRoute): Promise<void> {
@@ -228,18 +227,7 @@ export class Gateway {
   /** Admission, instance choice, one exchange (one retry elsewhere when the request surely was not sent). */
   private async forward(runtime: DeploymentRuntime, body: Buffer, headers: Record<string, string>, st: RequestState, target?: { path: string; method: "GET" | "POST" }): Promise<UpstreamResponse> {
     if (runtime.healthyCount() === 0) throw new GatewayError("no_healthy_instance", `deployment '${runtime.name}' has no healthy instance`);
-    const { metrics } = this.opts;
-    const series = this.seriesOf(runtime.endpoint, runtime.name);
-    if (!runtime.limiter.tryAcquire()) {
-      metrics.queued.inc(series.labels);
-      try {
-        await runtime.limiter.acquire();
-      } finally {
-        metrics.queued.dec(series.labels);
-      }
-    }
-    const inflight = (series.inflight ??= metrics.inflight.labels(series.labels));
-    inflight.inc();
+    if (!runtime.limiter.tryAcquire()) await runtime.limiter.acquire();
     const timeoutMs = runtime.config.request_settings.request_timeout_ms;
     try {
       let tried: Instance | undefined;
@@ -269,7 +257,6 @@ export class Gateway {
       }
       throw new GatewayError("upstream_connection_failed", "connection to the model failed");
     } finally {
-      inflight.dec();
       runtime.limiter.release();
     }
   }

@@ -1,3 +1,4 @@
+import { keyDigests } from "../auth/keys";
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { AuthMode, DeploymentRecord, EndpointRecord } from "../store/types";
 import { DeploymentRuntime } from "./deployment";
@@ -8,7 +9,8 @@ import type { UpstreamPools } from "./upstream";
 export interface EndpointRoute {
   readonly name: string;
   readonly authMode: AuthMode;
-  readonly keyHashes: readonly string[];
+  /** sha256 digests of the primary and secondary keys. */
+  readonly keyDigests: readonly Buffer[];
   readonly split: ReturnType<typeof cumulative>;
   readonly mirror: { readonly name: string; readonly percent: number } | undefined;
   /** Every deployment of the endpoint; undefined runtime = exists but has never passed readiness. */
@@ -31,8 +33,10 @@ export class RuntimeRegistry {
 
   constructor(
     private readonly pools: UpstreamPools,
-    private readonly metrics: GatewayMetrics,
-  ) {}
+    metrics: GatewayMetrics,
+  ) {
+    metrics.observeDeployments(() => [...this.runtimes.values()].map((e) => e.runtime));
+  }
 
   build(endpoints: readonly EndpointRecord[], deployments: readonly DeploymentRecord[]): RoutingTable {
     const used = new Set<string>();
@@ -49,7 +53,7 @@ export class RuntimeRegistry {
       let entry = this.runtimes.get(key);
       if (!entry || entry.json !== json) {
         entry?.runtime.stop();
-        entry = { json, runtime: new DeploymentRuntime(d.endpoint_name, d.name, d.servingConfig, this.pools, this.metrics) };
+        entry = { json, runtime: new DeploymentRuntime(d.endpoint_name, d.name, d.servingConfig, this.pools) };
         entry.runtime.startHealthChecks();
         this.runtimes.set(key, entry);
       }
@@ -69,7 +73,7 @@ export class RuntimeRegistry {
       routes.set(e.name, {
         name: e.name,
         authMode: e.auth_mode,
-        keyHashes: [e.primaryKeyHash, e.secondaryKeyHash],
+        keyDigests: keyDigests([e.primaryKeyHash, e.secondaryKeyHash]),
         split: cumulative(e.traffic),
         mirror: mirrorEntry ? { name: mirrorEntry[0], percent: mirrorEntry[1] } : undefined,
         deployments: byEndpoint.get(e.name) ?? new Map(),

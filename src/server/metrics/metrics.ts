@@ -1,7 +1,25 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-/** The gateway's Prometheus metrics, in a registry per server (tests run several servers in one process). */
+/** What the gauges read at scrape time: the live state of each deployment's runtime. */
+export interface DeploymentGaugeSource {
+  readonly endpoint: string;
+  readonly name: string;
+  /** Requests (scoring and mirrored copies) on the deployment's instances now. */
+  inflight(): number;
+  /** Requests waiting for a free slot now. */
+  queued(): number;
+  healthyCount(): number;
+}
+
+/**
+ * The gateway's Prometheus metrics, in a registry per server (tests run several servers in one process).
+ * Counters and the latency histogram are updated per request; the gauges are read from the live
+ * runtimes when /metrics is scraped, so the hot path does no gauge bookkeeping and a removed
+ * deployment's series disappear with it.
+ */
 export class GatewayMetrics {
+  /** Live deployment runtimes, set by the routing-table builder. */
+  private sources: () => Iterable<DeploymentGaugeSource> = () => [];
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: "modelplane_gateway_requests_total",
@@ -16,17 +34,19 @@ export class GatewayMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180],
     registers: [this.registry],
   });
-  readonly inflight = new Gauge({
+  readonly inflight: Gauge<"endpoint" | "deployment"> = new Gauge({
     name: "modelplane_gateway_inflight_requests",
-    help: "Requests being served by a deployment's instances",
+    help: "Requests (mirrored copies included) being served by a deployment's instances",
     labelNames: ["endpoint", "deployment"] as const,
     registers: [this.registry],
+    collect: () => this.readGauge(this.inflight, (d) => d.inflight()),
   });
-  readonly queued = new Gauge({
+  readonly queued: Gauge<"endpoint" | "deployment"> = new Gauge({
     name: "modelplane_gateway_queued_requests",
     help: "Requests waiting for a free slot",
     labelNames: ["endpoint", "deployment"] as const,
     registers: [this.registry],
+    collect: () => this.readGauge(this.queued, (d) => d.queued()),
   });
   readonly mirrorCopies = new Counter({
     name: "modelplane_gateway_mirror_copies_total",
@@ -40,14 +60,25 @@ export class GatewayMetrics {
     labelNames: ["endpoint", "deployment"] as const,
     registers: [this.registry],
   });
-  readonly healthyInstances = new Gauge({
+  readonly healthyInstances: Gauge<"endpoint" | "deployment"> = new Gauge({
     name: "modelplane_gateway_healthy_instances",
     help: "Healthy instances per deployment",
     labelNames: ["endpoint", "deployment"] as const,
     registers: [this.registry],
+    collect: () => this.readGauge(this.healthyInstances, (d) => d.healthyCount()),
   });
 
   constructor(withProcessMetrics = false) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Sets where the gauges read live deployment state from. */
+  observeDeployments(sources: () => Iterable<DeploymentGaugeSource>): void {
+    this.sources = sources;
+  }
+
+  private readGauge(g: Gauge<"endpoint" | "deployment">, value: (d: DeploymentGaugeSource) => number): void {
+    g.reset();
+    for (const d of this.sources()) g.set({ endpoint: d.endpoint, deployment: d.name }, value(d));
   }
 }

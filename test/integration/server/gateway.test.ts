@@ -111,7 +111,17 @@ describe("gateway", () => {
     const hold = await up("hold", (_q, res) => setTimeout(() => res.end("{}"), 400));
     const key = await setupEndpoint(h, "busy", { hold: [hold.url] }, { hold: 100 }, {}, { max_concurrent_requests_per_instance: 2, max_queue_wait_ms: 2000, request_timeout_ms: 5000 });
     // cap 2 in flight + 4 queued; the rest 429 at once.
-    const rs = await Promise.all(Array.from({ length: 10 }, () => score(h.server.gatewayUrl, "busy", key)));
+    const pending = Promise.all(Array.from({ length: 10 }, () => score(h.server.gatewayUrl, "busy", key)));
+    // The gauges are read from the live limiter at scrape time.
+    await sleep(150);
+    const during = await (await fetch(`${h.server.gatewayUrl}/metrics`)).text();
+    assert.match(during, /modelplane_gateway_inflight_requests\{endpoint="busy",deployment="hold"\} 2\n/);
+    assert.match(during, /modelplane_gateway_queued_requests\{endpoint="busy",deployment="hold"\} 4\n/);
+    assert.match(during, /modelplane_gateway_healthy_instances\{endpoint="busy",deployment="hold"\} 1\n/);
+    const rs = await pending;
+    const after = await (await fetch(`${h.server.gatewayUrl}/metrics`)).text();
+    assert.match(after, /modelplane_gateway_inflight_requests\{endpoint="busy",deployment="hold"\} 0\n/);
+    assert.match(after, /modelplane_gateway_queued_requests\{endpoint="busy",deployment="hold"\} 0\n/);
     const ok = rs.filter((r) => r.status === 200).length;
     const busy = rs.filter((r) => r.status === 429).length;
     assert.equal(ok, 6);

@@ -62,3 +62,32 @@ describe("routing table", () => {
     assert.deepEqual(t3.endpoints.get("ep")!.mirror, { name: "green", percent: 10 });
   });
 });
+
+describe("deployment gauges", () => {
+  it("read live runtimes at scrape time and drop a removed deployment's series", async () => {
+    const pools = new UpstreamPools();
+    const metrics = new GatewayMetrics();
+    const registry = new RuntimeRegistry(pools, metrics);
+    try {
+      const t = registry.build([endpoint({ blue: 100 })], [dep("blue", config(1)), dep("green", config(2))]);
+      const blue = t.endpoints.get("ep")!.deployments.get("blue")!;
+      assert.equal(blue.limiter.tryAcquire(), true);
+      assert.equal(blue.limiter.tryAcquire(), true);
+      const waiting = blue.limiter.acquire().catch(() => undefined);
+      blue.instances[0]!.healthy = false;
+      const text = await metrics.registry.metrics();
+      assert.match(text, /modelplane_gateway_inflight_requests\{endpoint="ep",deployment="blue"\} 2\n/);
+      assert.match(text, /modelplane_gateway_queued_requests\{endpoint="ep",deployment="blue"\} 1\n/);
+      assert.match(text, /modelplane_gateway_healthy_instances\{endpoint="ep",deployment="blue"\} 0\n/);
+      assert.match(text, /modelplane_gateway_healthy_instances\{endpoint="ep",deployment="green"\} 1\n/);
+      await waiting;
+      registry.build([endpoint({ blue: 100 })], [dep("blue", config(1))]);
+      const later = await metrics.registry.metrics();
+      assert.doesNotMatch(later, /deployment="green"/);
+      assert.match(later, /modelplane_gateway_healthy_instances\{endpoint="ep",deployment="blue"\} 0\n/);
+    } finally {
+      registry.stopAll();
+      await pools.close();
+    }
+  });
+});
