@@ -111,12 +111,11 @@ export class Gateway {
     const incomingId = req.headers["x-request-id"];
     const requestId = typeof incomingId === "string" && REQUEST_ID_RE.test(incomingId) ? incomingId : randomUUID();
     const st = new RequestState(req, res, requestId, started);
-    res.on("finish", () => this.logRequest(st));
     this.route(st).catch((err: unknown) => this.fail(st, err));
   };
 
   private async route(st: RequestState): Promise<void> {
-    const { req, res } = st;
+    const { req } = st;
     const seg = pathSegments(req.url);
     if (!seg) throw new GatewayError("bad_request", "malformed request path");
     const method = req.method ?? "GET";
@@ -124,8 +123,7 @@ export class Gateway {
     if (seg.length === 1 && seg[0] === "metrics") {
       if (method !== "GET") throw new GatewayError("method_not_allowed", "use GET");
       const body = await this.opts.metrics.registry.metrics();
-      res.writeHead(200, st.headers({ "content-type": this.opts.metrics.registry.contentType }));
-      res.end(body);
+      this.send(st, 200, { "content-type": this.opts.metrics.registry.contentType }, body);
       return;
     }
     let endpointName: string | undefined;
@@ -198,8 +196,7 @@ export class Gateway {
     }
     const out: OutgoingHttpHeaders = { "content-length": up.body.length };
     if (up.contentType !== undefined) out["content-type"] = up.contentType;
-    res.writeHead(up.status, st.headers(out));
-    res.end(up.body);
+    this.send(st, up.status, out, up.body);
   }
 
   private checkKey(req: IncomingMessage, route: EndpointRoute): void {
@@ -268,8 +265,7 @@ export class Gateway {
       const doc = protocolSwagger(runtime.config.model_server, runtime.endpoint, runtime.name);
       if (!doc) throw new GatewayError("not_found", `deployment '${runtime.name}' serves no swagger document`);
       const body = Buffer.from(JSON.stringify(doc));
-      st.res.writeHead(200, st.headers({ "content-type": "application/json", "content-length": body.length }));
-      st.res.end(body);
+      this.send(st, 200, { "content-type": "application/json", "content-length": body.length }, body);
       return;
     }
     st.instance = inst.id;
@@ -282,14 +278,12 @@ export class Gateway {
     }
     if (up.status === 404) throw new GatewayError("not_found", `deployment '${runtime.name}' serves no swagger document`);
     if (up.status < 200 || up.status >= 300) throw new GatewayError("model_error", `the model answered HTTP ${up.status}`, { upstreamStatus: up.status, upstreamReason: STATUS_CODES[up.status] ?? "Unknown" });
-    st.res.writeHead(200, st.headers({ "content-type": "application/json", "content-length": up.body.length }));
-    st.res.end(up.body);
+    this.send(st, 200, { "content-type": "application/json", "content-length": up.body.length }, up.body);
   }
 
   private plain(st: RequestState, method: string, status: number, text: string): void {
     if (method !== "GET" && method !== "HEAD") throw new GatewayError("method_not_allowed", "use GET");
-    st.res.writeHead(status, st.headers({ "content-type": "text/plain" }));
-    st.res.end(method === "HEAD" ? undefined : text);
+    this.send(st, status, { "content-type": "text/plain" }, method === "HEAD" ? undefined : text);
   }
 
   private fail(st: RequestState, err: unknown): void {
@@ -298,6 +292,7 @@ export class Gateway {
     if (status === 500) console.error(`gateway internal error: ${(err as Error)?.stack ?? String(err)}`);
     if (res.headersSent) {
       res.destroy();
+      this.logRequest(st);
       return;
     }
     const headers: OutgoingHttpHeaders = {};
@@ -309,16 +304,21 @@ export class Gateway {
         // The model's own answer is passed through so its error explains itself.
         headers["content-type"] = err.detail.upstreamContentType ?? "application/octet-stream";
         headers["content-length"] = String(err.detail.upstreamBody.length);
-        res.writeHead(status, st.headers(headers));
-        res.end(err.detail.upstreamBody);
+        this.send(st, status, headers, err.detail.upstreamBody);
         return;
       }
     }
     const data = Buffer.from(JSON.stringify({ error: { code, message } }));
     headers["content-type"] = "application/json; charset=utf-8";
     headers["content-length"] = String(data.length);
-    res.writeHead(status, st.headers(headers));
-    res.end(data);
+    this.send(st, status, headers, data);
+  }
+
+  /** Every answer goes out here: the common headers, then one access-log line and the request metrics. */
+  private send(st: RequestState, status: number, headers: OutgoingHttpHeaders, body: Buffer | string | undefined): void {
+    st.res.writeHead(status, st.headers(headers));
+    st.res.end(body);
+    this.logRequest(st);
   }
 
   private logRequest(st: RequestState): void {
