@@ -34,20 +34,8 @@ export class GatewayMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180],
     registers: [this.registry],
   });
-  readonly inflight: Gauge<"endpoint" | "deployment"> = new Gauge({
-    name: "modelplane_gateway_inflight_requests",
-    help: "Requests (mirrored copies included) being served by a deployment's instances",
-    labelNames: ["endpoint", "deployment"] as const,
-    registers: [this.registry],
-    collect: () => this.readGauge(this.inflight, (d) => d.inflight()),
-  });
-  readonly queued: Gauge<"endpoint" | "deployment"> = new Gauge({
-    name: "modelplane_gateway_queued_requests",
-    help: "Requests waiting for a free slot",
-    labelNames: ["endpoint", "deployment"] as const,
-    registers: [this.registry],
-    collect: () => this.readGauge(this.queued, (d) => d.queued()),
-  });
+  readonly inflight = this.deploymentGauge("modelplane_gateway_inflight_requests", "Requests (mirrored copies included) being served by a deployment's instances", (d) => d.inflight());
+  readonly queued = this.deploymentGauge("modelplane_gateway_queued_requests", "Requests waiting for a free slot", (d) => d.queued());
   readonly mirrorCopies = new Counter({
     name: "modelplane_gateway_mirror_copies_total",
     help: "Mirrored copies sent, by endpoint, deployment and outcome (ok|error)",
@@ -60,13 +48,7 @@ export class GatewayMetrics {
     labelNames: ["endpoint", "deployment"] as const,
     registers: [this.registry],
   });
-  readonly healthyInstances: Gauge<"endpoint" | "deployment"> = new Gauge({
-    name: "modelplane_gateway_healthy_instances",
-    help: "Healthy instances per deployment",
-    labelNames: ["endpoint", "deployment"] as const,
-    registers: [this.registry],
-    collect: () => this.readGauge(this.healthyInstances, (d) => d.healthyCount()),
-  });
+  readonly healthyInstances = this.deploymentGauge("modelplane_gateway_healthy_instances", "Healthy instances per deployment", (d) => d.healthyCount());
 
   constructor(withProcessMetrics = false) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
@@ -77,8 +59,18 @@ export class GatewayMetrics {
     this.sources = sources;
   }
 
-  private readGauge(g: Gauge<"endpoint" | "deployment">, value: (d: DeploymentGaugeSource) => number): void {
-    g.reset();
-    for (const d of this.sources()) g.set({ endpoint: d.endpoint, deployment: d.name }, value(d));
+  /** A gauge per endpoint/deployment whose values are read from the live runtimes at scrape time. */
+  private deploymentGauge(name: string, help: string, read: (d: DeploymentGaugeSource) => number): Gauge<"endpoint" | "deployment"> {
+    const sources = (): Iterable<DeploymentGaugeSource> => this.sources();
+    return new Gauge({
+      name,
+      help,
+      labelNames: ["endpoint", "deployment"] as const,
+      registers: [this.registry],
+      collect(this: Gauge<"endpoint" | "deployment">) {
+        this.reset();
+        for (const d of sources()) this.set({ endpoint: d.endpoint, deployment: d.name }, read(d));
+      },
+    });
   }
 }

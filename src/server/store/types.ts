@@ -1,23 +1,11 @@
 /** Shapes persisted by the store and shared by the management API and the gateway. */
+import type { ProbeSettings, RequestSettings } from "../../spec/types";
 
 export type AuthMode = "key" | "aml_token";
 export type ProvisioningState = "Creating" | "Updating" | "Succeeded" | "Failed" | "Deleting";
 
-/** Request limits of a deployment (same names as the spec module's RequestSettings). */
-export interface RequestSettings {
-  request_timeout_ms: number;
-  max_concurrent_requests_per_instance: number;
-  max_queue_wait_ms: number;
-}
-
-/** Probe settings in seconds (same names as the spec module's ProbeSettings). */
-export interface ProbeSettings {
-  initial_delay: number;
-  period: number;
-  timeout: number;
-  success_threshold: number;
-  failure_threshold: number;
-}
+/** Request limits and probe settings: the spec module's own types (same names as the YAML). */
+export type { ProbeSettings, RequestSettings };
 
 export interface InstanceConfig {
   id: string;

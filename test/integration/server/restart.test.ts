@@ -2,23 +2,12 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { freePort } from "../harness/docker";
 import { TOKEN, deploymentBody, mgmtCall, score, sleep, startUpstream, waitProvisioned, type Upstream } from "./harness";
 
 const ROOT = path.resolve(__dirname, "../../..");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-    s.on("error", reject);
-  });
-}
 
 interface Child {
   proc: ChildProcess;
