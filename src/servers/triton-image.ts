@@ -22,7 +22,9 @@ export type TritonImageSetting = { mode: "auto"; image: string } | { mode: "loca
 
 // Docker reference: [registry[:port]/]path[:tag][@sha256:digest] (lower-case path components).
 const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-const IMAGE_REF = new RegExp(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?${COMPONENT}(?:/${COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$`);
+// A registry host has a dot or a port, or is localhost (as Docker decides it).
+const REGISTRY = "(?:(?:localhost|[a-zA-Z0-9-]+(?:\\.[a-zA-Z0-9-]+)+)(?::[0-9]+)?|[a-zA-Z0-9-]+:[0-9]+)";
+const IMAGE_REF = new RegExp(`^(?:${REGISTRY}/)?${COMPONENT}(?:/${COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$`);
 
 /** True for a syntactically valid image reference such as `127.0.0.1:5000/nvidia/tritonserver:24.10-py3`. */
 export function isImageReference(value: string): boolean {
