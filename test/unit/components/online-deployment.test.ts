@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { deploymentSpec, descendants, DYN, installMocks, MODEL_1, one, registrations, reveal, settle, valueOf } from "./harness";
@@ -140,7 +141,13 @@ describe("OnlineDeployment (Pulumi mocks): GPUs and the Triton image", () => {
   const TRITON = path.resolve(__dirname, "../../../examples/triton/models");
   const OFFICIAL = { layout: "official", image: "127.0.0.1:5000/nvidia/tritonserver:24.10-py3", imageId: "sha256:0123456789abcdef", reason: "test" } as const;
   const container = (n: string) => reveal(one(`${DYN}modelplane:DockerContainer`, n).inputs) as Record<string, unknown>;
+  const warnings: string[] = [];
   before(async () => {
+    const warn = pulumi.log.warn;
+    pulumi.log.warn = (msg: string, ...rest: Parameters<typeof warn> extends [string, ...infer R] ? R : never) => {
+      warnings.push(msg);
+      return warn(msg, ...rest);
+    };
     const cp = new ControlPlane("cp-gpu", { stack: "gpu", gatewayPort: 20080, managementPort: 20081 });
     new OnlineDeployment("gpu-pass", { controlPlane: cp, endpointName: "gpu-ep", spec: deploymentSpec("gpu-one", "gpu-ep", 2, { instance_type: "Standard_NC12s_v3" }), gpus: "passthrough" });
     new OnlineDeployment("gpu-off", { controlPlane: cp, endpointName: "gpu-ep", spec: deploymentSpec("gpu-two", "gpu-ep", 1, { instance_type: "Standard_NC12s_v3" }), gpus: "off" });
@@ -156,6 +163,9 @@ describe("OnlineDeployment (Pulumi mocks): GPUs and the Triton image", () => {
       assert.deepEqual(c.deviceRequests, [{ Driver: "nvidia", Count: 2, Capabilities: [["gpu"]] }]);
       assert.equal((c.labels as Record<string, string>)["modelplane.gpus"], "2 (instance_type Standard_NC12s_v3)");
     }
+  });
+  it("off + GPU request: one warning naming the deployment, the field and the key; none otherwise", () => {
+    assert.deepEqual(warnings, ['deployment "gpu-two" requests 2 GPUs (instance_type Standard_NC12s_v3) but modelplane:gpus is off: it runs on CPU. Set `pulumi config set modelplane:gpus passthrough` on a host with NVIDIA GPUs and nvidia-container-toolkit']);
   });
   it("off, or no GPU request: no DeviceRequests and no gpus label", () => {
     for (const n of ["gpu-off-0", "cpu-pass-0"]) {
