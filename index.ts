@@ -7,6 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { ControlPlane, OnlineEndpoint } from "./components";
 import { formatDiagnostic, loadStack } from "./src/spec";
+import { parseGpuMode } from "./src/servers/gpu";
+import { describeTritonChoice, resolveTritonImage, type TritonImageChoice } from "./src/servers/triton-image";
 
 export = async () => {
   const config = new pulumi.Config("modelplane");
@@ -23,6 +25,16 @@ export = async () => {
   if (spec.endpoints.length === 0) throw new pulumi.RunError(`no online endpoint spec in ${specDir}: add an endpoint.yml (see stacks/dev/)`);
 
   const baseImage = config.get("baseImage") ?? "modelplane/base:bookworm";
+  const gpus = parseGpuMode(config.get("gpus"));
+  if (!gpus.ok) throw new pulumi.RunError(gpus.problem);
+  // modelplane:tritonImage (auto | local | <image ref>) is resolved once, and only when a Triton deployment needs it.
+  let tritonImage: TritonImageChoice | undefined;
+  if (spec.deployments.some((d) => d.model?.type === "triton_model" && !d.environment?.inference_config)) {
+    const r = await resolveTritonImage(config.get("tritonImage"), undefined, (line) => pulumi.log.info(line));
+    if (!r.ok) throw new pulumi.RunError(r.problem);
+    tritonImage = r.choice;
+    pulumi.log.info(describeTritonChoice(tritonImage));
+  }
   const controlPlane = new ControlPlane("control-plane", {
     stack,
     gatewayPort: config.requireNumber("gatewayPort"),
@@ -32,7 +44,7 @@ export = async () => {
   const endpoints: Record<string, { scoringUri: pulumi.Output<string>; swaggerUri: pulumi.Output<string>; authMode: string }> = {};
   const keys: Record<string, { primaryKey: pulumi.Output<string>; secondaryKey: pulumi.Output<string> }> = {};
   for (const e of spec.endpoints) {
-    const ep = new OnlineEndpoint(e.name, { controlPlane, spec: e, deployments: spec.deployments.filter((d) => d.endpoint_name === e.name), baseImage });
+    const ep = new OnlineEndpoint(e.name, { controlPlane, spec: e, deployments: spec.deployments.filter((d) => d.endpoint_name === e.name), baseImage, tritonImage, gpus: gpus.mode });
     endpoints[e.name] = { scoringUri: ep.scoringUri, swaggerUri: ep.swaggerUri, authMode: ep.authMode };
     keys[e.name] = { primaryKey: ep.primaryKey, secondaryKey: ep.secondaryKey };
   }

@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import type { OnlineDeploymentSpec } from "../src/spec";
 import { planServer } from "../src/servers/plan";
+import { GPU_LABEL, planGpus, type GpuMode } from "../src/servers/gpu";
+import { describeTritonChoice, officialTritonRun, resolveTritonImage, type TritonImageChoice } from "../src/servers/triton-image";
 import { DockerContainer } from "../src/providers/docker/container";
 import { LABELS, stackLabels } from "../src/providers/docker/labels";
 import { fingerprint, StackImage } from "../src/providers/images/image";
@@ -17,6 +19,25 @@ export interface OnlineDeploymentArgs {
   spec: OnlineDeploymentSpec;
   /** Image the server images build FROM. @default "modelplane/base:bookworm" */
   baseImage?: string;
+  /**
+   * Which Triton image a triton_model deployment runs (`modelplane:tritonImage`, resolved once per
+   * run by `resolveTritonImage`). @default resolved here as `auto`: the official image when the
+   * engine has it or can pull it, else the local CPU build.
+   */
+  tritonImage?: pulumi.Input<TritonImageChoice>;
+  /** `modelplane:gpus`: `passthrough` gives GPU-requesting deployments the host's NVIDIA GPUs. @default "off" */
+  gpus?: GpuMode;
+}
+
+/** `auto` resolved inside a component (when the program passed no choice), logged once per run. */
+let autoTriton: pulumi.Output<TritonImageChoice> | undefined;
+function autoTritonChoice(): pulumi.Output<TritonImageChoice> {
+  autoTriton ??= pulumi.output(resolveTritonImage(undefined, undefined, (l) => pulumi.log.info(l))).apply((r) => {
+    if (!r.ok) throw new Error(r.problem); // not reached: auto always has a choice
+    pulumi.log.info(describeTritonChoice(r.choice));
+    return r.choice;
+  });
+  return autoTriton;
 }
 
 /**
@@ -41,14 +62,30 @@ export class OnlineDeployment extends pulumi.ComponentResource {
     const cp = args.controlPlane;
     const stack = cp.stack;
     const baseImage = args.baseImage ?? "modelplane/base:bookworm";
+    const gpu = planGpus(spec, args.gpus ?? "off");
+    for (const w of gpu.warnings) pulumi.log.warn(w, this);
+
+    let imageSource: pulumi.Input<string | undefined> = plan.image.source;
+    const built = fingerprint(plan.image.fingerprintPaths, [baseImage, ...(plan.image.extra ?? [])]);
+    let imageFingerprint: pulumi.Input<string> = built;
+    let run: pulumi.Output<{ command?: string[]; user?: string; init?: boolean }> = pulumi.output({});
+    if (plan.image.kind === "triton-server") {
+      // An official-layout image is used as it is (tagged into the stack's repository like a
+      // build); its identity is the reference plus the image ID the engine has for it.
+      const official = pulumi.output(args.tritonImage ?? autoTritonChoice()).apply((c) => (c.layout === "official" ? c : undefined));
+      const repository = plan.env.MODEL_REPOSITORY ?? plan.binds[0]!.target;
+      imageSource = official.apply((c) => (c ? `image:${c.image}` : undefined));
+      imageFingerprint = official.apply((c) => (c ? fingerprint([], ["triton-official", c.image, c.imageId]) : built));
+      run = official.apply((c) => (c ? officialTritonRun(repository, plan.port) : {}));
+    }
     const image = new StackImage(
       `${name}-image`,
       {
         kind: plan.image.kind,
         baseImage,
         condaFile: plan.image.condaFile,
-        source: plan.image.source,
-        fingerprint: fingerprint(plan.image.fingerprintPaths, [baseImage, ...(plan.image.extra ?? [])]),
+        source: imageSource,
+        fingerprint: imageFingerprint,
         // One tag per deployment: deleting one deployment never untags another's image.
         stackRepository: `modelplane-${stack}/${plan.image.kind}-${name.toLowerCase()}`,
       },
@@ -68,10 +105,14 @@ export class OnlineDeployment extends pulumi.ComponentResource {
             image: image.imageRef,
             env: { ...spec.environment_variables, ...plan.env, MODELPLANE_CONTENT_HASH: contentHash },
             labels: pulumi.output(args.endpointName).apply((e) =>
-              stackLabels(stack, { [LABELS.role]: "instance", [LABELS.endpoint]: e, [LABELS.deployment]: spec.name }),
+              stackLabels(stack, { [LABELS.role]: "instance", [LABELS.endpoint]: e, [LABELS.deployment]: spec.name, [GPU_LABEL]: gpu.label }),
             ),
             binds: plan.binds,
             network: cp.networkName,
+            command: run.apply((r) => r.command),
+            user: run.apply((r) => r.user),
+            init: run.apply((r) => r.init),
+            deviceRequests: gpu.deviceRequests,
           },
           { parent: this },
         ),

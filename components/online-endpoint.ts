@@ -3,7 +3,7 @@ import { checkTraffic, type OnlineDeploymentSpec, type OnlineEndpointSpec } from
 import { EndpointResource } from "../src/providers/management/endpoint";
 import { TrafficResource } from "../src/providers/management/traffic";
 import type { ControlPlane } from "./control-plane";
-import { OnlineDeployment } from "./online-deployment";
+import { OnlineDeployment, type OnlineDeploymentArgs } from "./online-deployment";
 
 export interface OnlineEndpointArgs {
   /** The stack's control plane. */
@@ -14,6 +14,10 @@ export interface OnlineEndpointArgs {
   deployments: OnlineDeploymentSpec[];
   /** Image the server images build FROM. @default "modelplane/base:bookworm" */
   baseImage?: string;
+  /** Passed to each OnlineDeployment (`modelplane:tritonImage`, resolved). */
+  tritonImage?: OnlineDeploymentArgs["tritonImage"];
+  /** Passed to each OnlineDeployment (`modelplane:gpus`). @default "off" */
+  gpus?: OnlineDeploymentArgs["gpus"];
 }
 
 /** Pure validation: the ARM rules an endpoint component relies on, as messages with the fix. */
@@ -54,7 +58,7 @@ export class OnlineEndpoint extends pulumi.ComponentResource {
       { parent: this, dependsOn: [cp.server] },
     );
     this.deployments = args.deployments.map(
-      (d) => new OnlineDeployment(`${name}-${d.name}`, { controlPlane: cp, endpointName: endpoint.name, spec: d, baseImage: args.baseImage }, { parent: this }),
+      (d) => new OnlineDeployment(`${name}-${d.name}`, { controlPlane: cp, endpointName: endpoint.name, spec: d, baseImage: args.baseImage, tritonImage: args.tritonImage, gpus: args.gpus }, { parent: this }),
     );
     new TrafficResource(
       `${name}-traffic`,

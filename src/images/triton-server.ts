@@ -1,3 +1,4 @@
+import execa from "execa";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -39,4 +40,21 @@ export async function ensureTritonServerImage(req: TritonServerImageRequest): Pr
   } finally {
     await fs.rm(contextDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * An official-layout Triton image (modelplane:tritonImage): used as it is when the engine has it,
+ * else pulled. The program normally pulled it already while choosing (src/servers/triton-image.ts);
+ * this covers an image removed between the program run and the create.
+ */
+export async function ensureOfficialTritonImage(ref: string, log?: (line: string) => void): Promise<ImageBuildResult> {
+  const started = Date.now();
+  const local = await execa("docker", ["image", "inspect", "--format", "{{.Id}}", ref], { reject: false });
+  if (local.exitCode === 0) return { tag: ref, built: false, seconds: 0 };
+  log?.(`pulling ${ref}`);
+  const pulled = await execa("docker", ["pull", "-q", ref], { reject: false, all: true });
+  if (pulled.exitCode !== 0) {
+    throw new Error(`modelplane:tritonImage: the engine has no ${ref} and docker pull failed: ${(pulled.all ?? "").trim().split("\n").slice(-3).join(" ")}; fix: make the image pullable or set modelplane:tritonImage to local`);
+  }
+  return { tag: ref, built: true, seconds: (Date.now() - started) / 1000 };
 }

@@ -38,6 +38,10 @@ export interface ContainerInputs {
   restart?: "no" | "always" | "unless-stopped" | "on-failure";
   memoryBytes?: number;
   nanoCpus?: number;
+  /** HostConfig.DeviceRequests, e.g. `[{Driver: "nvidia", Count: 1, Capabilities: [["gpu"]]}]` (GPU passthrough). */
+  deviceRequests?: { Driver: string; Count: number; Capabilities: string[][] }[];
+  /** HostConfig.Init: the engine's init (tini) runs as PID 1, forwards signals and reaps children. */
+  init?: boolean;
   /** After start, poll this URL (from the host) until it answers 2xx; the create fails with the container's last log lines otherwise. */
   waitForHttp?: { url: string; timeoutSeconds: number };
 }
@@ -50,12 +54,19 @@ export interface ContainerOutputs extends ContainerInputs {
 /** Inputs whose change needs a new container (a running container's config is immutable). */
 export const CONTAINER_REPLACE_FIELDS = [
   "image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus",
+  "deviceRequests", "init",
 ] as const;
+
+/** Fields added after containers existed: hashed into the name only when set, so existing names stay valid. */
+const HASHED_WHEN_SET = new Set<string>(["deviceRequests", "init"]);
 
 /** Real container name: base name + hash of everything that forces a replacement. */
 export function containerName(inputs: ContainerInputs): string {
   const h = createHash("sha256");
-  for (const f of CONTAINER_REPLACE_FIELDS) h.update(`${f}=${JSON.stringify(inputs[f] ?? null)}\0`);
+  for (const f of CONTAINER_REPLACE_FIELDS) {
+    if (inputs[f] === undefined && HASHED_WHEN_SET.has(f)) continue;
+    h.update(`${f}=${JSON.stringify(inputs[f] ?? null)}\0`);
+  }
   return `${inputs.name}-${h.digest("hex").slice(0, 8)}`;
 }
 
@@ -82,6 +93,22 @@ async function waitForHttp(url: string, timeoutSeconds: number, isAlive: () => P
     await new Promise((r) => setTimeout(r, 250));
   }
   return `${url} did not answer 2xx within ${timeoutSeconds} s (last: ${last})`;
+}
+
+function engineMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string };
+  return (e.json?.message ?? e.message ?? String(err)).trim();
+}
+
+/** The failed start of a GPU container: which deployment, what it asked for, why, and the two fixes. */
+export function gpuStartError(name: string, inputs: Pick<ContainerInputs, "labels" | "deviceRequests">, engine: string): string {
+  const who = inputs.labels?.["modelplane.deployment"] ? `deployment "${inputs.labels["modelplane.deployment"]}"` : `container ${name}`;
+  const asked = inputs.labels?.["modelplane.gpus"] ?? (inputs.deviceRequests ?? []).map((d) => `${d.Count === -1 ? "all" : d.Count} ${d.Driver} GPU(s)`).join(", ");
+  return (
+    `${who} requests GPUs (${asked}) and modelplane:gpus is passthrough, but this Docker engine has no NVIDIA GPU support ` +
+    `(engine: ${engine}). Fix: install the NVIDIA driver and nvidia-container-toolkit on the engine's host (then restart dockerd), ` +
+    `or set \`pulumi config set modelplane:gpus off\` to run it on CPU. Containers already running were left as they are.`
+  );
 }
 
 export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs, ContainerOutputs> = {
@@ -130,10 +157,18 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
         Memory: inputs.memoryBytes,
         NanoCpus: inputs.nanoCpus,
         NetworkMode: inputs.network,
+        ...(inputs.deviceRequests ? { DeviceRequests: inputs.deviceRequests } : {}),
+        ...(inputs.init !== undefined ? { Init: inputs.init } : {}),
       },
       NetworkingConfig: inputs.network ? { EndpointsConfig: { [inputs.network]: { Aliases: inputs.networkAliases ?? [] } } } : undefined,
     });
-    await container.start();
+    try {
+      await container.start();
+    } catch (err) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      if (inputs.deviceRequests?.length) throw new Error(gpuStartError(name, inputs, engineMessage(err)), { cause: err });
+      throw err;
+    }
     if (inputs.waitForHttp) {
       const problem = await waitForHttp(inputs.waitForHttp.url, inputs.waitForHttp.timeoutSeconds, async () => (await container.inspect()).State.Running);
       if (problem) {

@@ -14,7 +14,7 @@ export interface ImageInputs {
   baseImage: string;
   /** custom-server: the environment's conda file; mlflow-server: the model's dependency file (absolute). */
   condaFile?: string;
-  /** byoc: `image:<ref>` or `build:<context dir>[#<dockerfile>]` (src/images/byoc.ts). */
+  /** byoc: `image:<ref>` or `build:<context dir>[#<dockerfile>]` (src/images/byoc.ts); triton-server: `image:<ref>` for an official-layout image, absent for the local CPU build. */
   source?: string;
   /** Hash of everything the build reads, computed by the program: a change means a new image. */
   fingerprint: string;
@@ -60,7 +60,9 @@ async function build(i: ImageInputs): Promise<string> {
   }
   if (i.kind === "triton-server") {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { ensureTritonServerImage } = require("../../images/triton-server") as typeof import("../../images/triton-server");
+    const { ensureTritonServerImage, ensureOfficialTritonImage } = require("../../images/triton-server") as typeof import("../../images/triton-server");
+    // source `image:<ref>`: an official-layout image chosen by modelplane:tritonImage (src/servers/triton-image.ts).
+    if (i.source?.startsWith("image:")) return (await ensureOfficialTritonImage(i.source.slice("image:".length), log)).tag;
     return (await ensureTritonServerImage({ baseImage: i.baseImage, log })).tag;
   }
   if (i.kind === "byoc") {

@@ -33,8 +33,12 @@ after(async () => {
 test("pulumi up of stacks/mixed: custom, MLflow, Triton and bring-your-own-container deployments each answer when pinned", { timeout: 1_800_000 }, async (t) => {
   assert.ok(stack);
   const started = Date.now();
-  await stack.pulumi(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
+  const up = await stack.pulumi(["up", "--yes", "--skip-preview"], { timeoutMs: 1_500_000 });
   t.diagnostic(`pulumi up: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // modelplane:tritonImage unset = auto: the up says which Triton image it chose and why (here, without nvcr.io, the local CPU build).
+  const choice = String(up.all).split("\n").find((l) => l.includes("Triton deployments run the"));
+  assert.match(choice ?? "", /Triton deployments run the (official-layout image nvcr\.io\/nvidia\/tritonserver:24\.10-py3 .*modelplane:tritonImage is auto and|local CPU build modelplane\/triton-server: modelplane:tritonImage is auto and nvcr\.io\/nvidia\/tritonserver:24\.10-py3 is not in the local engine nor pullable \()/, String(up.all).slice(-2000));
+  t.diagnostic(choice!.trim());
   const outs = await stack.outputs();
   const scoringUri = (outs.endpoints as Record<string, { scoringUri: string }>)["mixed-endpoint"]!.scoringUri;
   const key = (outs.keys as Record<string, { primaryKey: string }>)["mixed-endpoint"]!.primaryKey;

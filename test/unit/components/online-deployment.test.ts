@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { deploymentSpec, descendants, DYN, installMocks, MODEL_1, one, registrations, reveal, settle, valueOf } from "./harness";
@@ -133,5 +134,69 @@ describe("OnlineDeployment (Pulumi mocks), standalone", () => {
     assert.throws(() => new OnlineDeployment("nocode", { controlPlane: cp, endpointName: "my-endpoint", spec }), /code_configuration is required/);
     await settle();
     assert.deepEqual(registrations.slice(before).filter((r) => r.name.startsWith("nocode")).map((r) => r.name), ["nocode"]);
+  });
+});
+
+describe("OnlineDeployment (Pulumi mocks): GPUs and the Triton image", () => {
+  const TRITON = path.resolve(__dirname, "../../../examples/triton/models");
+  const OFFICIAL = { layout: "official", image: "127.0.0.1:5000/nvidia/tritonserver:24.10-py3", imageId: "sha256:0123456789abcdef", reason: "test" } as const;
+  const container = (n: string) => reveal(one(`${DYN}modelplane:DockerContainer`, n).inputs) as Record<string, unknown>;
+  const warnings: string[] = [];
+  before(async () => {
+    const warn = pulumi.log.warn;
+    pulumi.log.warn = (msg: string, ...rest: Parameters<typeof warn> extends [string, ...infer R] ? R : never) => {
+      warnings.push(msg);
+      return warn(msg, ...rest);
+    };
+    const cp = new ControlPlane("cp-gpu", { stack: "gpu", gatewayPort: 20080, managementPort: 20081 });
+    new OnlineDeployment("gpu-pass", { controlPlane: cp, endpointName: "gpu-ep", spec: deploymentSpec("gpu-one", "gpu-ep", 2, { instance_type: "Standard_NC12s_v3" }), gpus: "passthrough" });
+    new OnlineDeployment("gpu-off", { controlPlane: cp, endpointName: "gpu-ep", spec: deploymentSpec("gpu-two", "gpu-ep", 1, { instance_type: "Standard_NC12s_v3" }), gpus: "off" });
+    new OnlineDeployment("cpu-pass", { controlPlane: cp, endpointName: "gpu-ep", spec: deploymentSpec("cpu-one", "gpu-ep", 1), gpus: "passthrough" });
+    const triton = (n: string) => deploymentSpec(n, "gpu-ep", 1, { model: { path: TRITON, name: "add-sub", version: "1", type: "triton_model" }, code_configuration: undefined, environment: undefined });
+    new OnlineDeployment("tri-official", { controlPlane: cp, endpointName: "gpu-ep", spec: triton("tri-one"), tritonImage: OFFICIAL });
+    new OnlineDeployment("tri-local", { controlPlane: cp, endpointName: "gpu-ep", spec: triton("tri-two"), tritonImage: { layout: "local", reason: "test" } });
+    await settle();
+  });
+  it("passthrough + GPU instance_type: every instance gets exactly the nvidia DeviceRequest and the gpus label", () => {
+    for (const n of ["gpu-pass-0", "gpu-pass-1"]) {
+      const c = container(n);
+      assert.deepEqual(c.deviceRequests, [{ Driver: "nvidia", Count: 2, Capabilities: [["gpu"]] }]);
+      assert.equal((c.labels as Record<string, string>)["modelplane.gpus"], "2 (instance_type Standard_NC12s_v3)");
+    }
+  });
+  it("off + GPU request: one warning naming the deployment, the field and the key; none otherwise", () => {
+    assert.deepEqual(warnings, ['deployment "gpu-two" requests 2 GPUs (instance_type Standard_NC12s_v3) but modelplane:gpus is off: it runs on CPU. Set `pulumi config set modelplane:gpus passthrough` on a host with NVIDIA GPUs and nvidia-container-toolkit']);
+  });
+  it("off, or no GPU request: no DeviceRequests and no gpus label", () => {
+    for (const n of ["gpu-off-0", "cpu-pass-0"]) {
+      const c = container(n);
+      assert.equal(c.deviceRequests, undefined, n);
+      assert.equal((c.labels as Record<string, string>)["modelplane.gpus"], undefined, n);
+    }
+  });
+  it("official Triton image: used as the image source, run with its own tritonserver as uid 1000 under the engine's init", () => {
+    const img = reveal(one(`${DYN}modelplane:Image`, "tri-official-image").inputs) as Record<string, unknown>;
+    assert.equal(img.kind, "triton-server");
+    assert.equal(img.source, "image:127.0.0.1:5000/nvidia/tritonserver:24.10-py3");
+    assert.equal(img.stackRepository, "modelplane-gpu/triton-server-tri-official");
+    const c = container("tri-official-0");
+    assert.deepEqual(c.command, [
+      "/opt/tritonserver/bin/tritonserver",
+      "--model-repository=/var/azureml-app/azureml-models/add-sub/1/models",
+      "--http-port=8000",
+      "--allow-grpc=false",
+      "--allow-metrics=false",
+      "--exit-timeout-secs=30",
+    ]);
+    assert.equal(c.user, "1000:1000");
+    assert.equal(c.init, true);
+    assert.deepEqual((c.binds as { target: string; readOnly: boolean }[]).map((b) => [b.target, b.readOnly]), [["/var/azureml-app/azureml-models/add-sub/1/models", true]]);
+  });
+  it("local Triton build: the template image, as before (no source, command, user or init)", () => {
+    const img = reveal(one(`${DYN}modelplane:Image`, "tri-local-image").inputs) as Record<string, unknown>;
+    assert.equal(img.source, undefined);
+    assert.notEqual(img.fingerprint, (reveal(one(`${DYN}modelplane:Image`, "tri-official-image").inputs) as Record<string, unknown>).fingerprint);
+    const c = container("tri-local-0");
+    for (const f of ["command", "user", "init"]) assert.equal(c[f], undefined, f);
   });
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { CONTAINER_REPLACE_FIELDS, containerName, containerProvider, diffContainer, type ContainerInputs } from "../../../src/providers/docker/container";
 
@@ -27,6 +28,8 @@ const CHANGES: Record<(typeof CONTAINER_REPLACE_FIELDS)[number], Partial<Contain
   restart: { restart: "no" },
   memoryBytes: { memoryBytes: 1 << 30 },
   nanoCpus: { nanoCpus: 1e9 },
+  deviceRequests: { deviceRequests: [{ Driver: "nvidia", Count: 1, Capabilities: [["gpu"]] }] },
+  init: { init: true },
 };
 
 describe("containerName", () => {
@@ -47,8 +50,15 @@ describe("containerName", () => {
     assert.equal(containerName({ ...base, waitForHttp: { url: "http://127.0.0.1:1/healthz", timeoutSeconds: 5 } }), containerName(base));
     assert.equal(containerName({ ...base, user: undefined }), containerName(base));
   });
+  it("fields added later (deviceRequests, init) keep the names of containers that do not set them", () => {
+    // The name of `base` as computed before those fields existed.
+    const h = createHash("sha256");
+    for (const f of ["image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus"] as const) h.update(`${f}=${JSON.stringify(base[f] ?? null)}\0`);
+    assert.equal(containerName(base), `${base.name}-${h.digest("hex").slice(0, 8)}`);
+    assert.notEqual(containerName({ ...base, init: false }), containerName(base));
+  });
   it("replace fields are exactly the container's immutable config", () => {
-    assert.deepEqual([...CONTAINER_REPLACE_FIELDS], ["image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus"]);
+    assert.deepEqual([...CONTAINER_REPLACE_FIELDS], ["image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus", "deviceRequests", "init"]);
   });
 });
 
