@@ -3,6 +3,8 @@ import * as path from "node:path";
 import type { OnlineDeploymentSpec } from "../src/spec";
 import { planServer } from "../src/servers/plan";
 import { GPU_LABEL, planGpus, type GpuMode } from "../src/servers/gpu";
+import { tritonImageProblems } from "../src/servers/triton-config";
+import { tritonModels } from "../src/servers/triton";
 import { describeTritonChoice, officialTritonRun, resolveTritonImage, type TritonImageChoice } from "../src/servers/triton-image";
 import { DockerContainer } from "../src/providers/docker/container";
 import { LABELS, stackLabels } from "../src/providers/docker/labels";
@@ -72,8 +74,14 @@ export class OnlineDeployment extends pulumi.ComponentResource {
     if (plan.image.kind === "triton-server") {
       // An official-layout image is used as it is (tagged into the stack's repository like a
       // build); its identity is the reference plus the image ID the engine has for it.
-      const official = pulumi.output(args.tritonImage ?? autoTritonChoice()).apply((c) => (c.layout === "official" ? c : undefined));
       const repository = plan.env.MODEL_REPOSITORY ?? plan.binds[0]!.target;
+      const hostRepository = plan.binds[0]!.source;
+      const official = pulumi.output(args.tritonImage ?? autoTritonChoice()).apply((c) => {
+        // A model whose backend the chosen image lacks fails here, explained, not at readiness.
+        const problems = tritonImageProblems(c.layout, hostRepository, tritonModels(hostRepository), spec.name);
+        if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this, true);
+        return c.layout === "official" ? c : undefined;
+      });
       imageSource = official.apply((c) => (c ? `image:${c.image}` : undefined));
       imageFingerprint = official.apply((c) => (c ? fingerprint([], ["triton-official", c.image, c.imageId]) : built));
       run = official.apply((c) => (c ? officialTritonRun(repository, plan.port) : {}));

@@ -96,3 +96,11 @@ export function backendProblems(repository: string, models: readonly string[], a
   }
   return problems;
 }
+
+/**
+ * Plan-time check of a Triton deployment against the image it will run: the official image carries
+ * every standard backend; the local CPU build only those in CPU_IMAGE_BACKENDS.
+ */
+export function tritonImageProblems(layout: "official" | "local", repository: string, models: readonly string[], deployment: string): string[] {
+  return layout === "official" ? [] : backendProblems(repository, models, CPU_IMAGE_BACKENDS, deployment);
+}

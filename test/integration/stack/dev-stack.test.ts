@@ -6,6 +6,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
 import { appendFile, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -280,7 +281,17 @@ test("8. kill -9 of pulumi up midway, then up again: converges with no duplicate
   const deadline = Date.now() + 120_000;
   while (!/DockerContainer .*creating/.test(seen) && !exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.match(seen, /creating/, "the up reached the container step");
+  // Pulumi starts its plugins in process groups of their own: kill the whole tree, as a crash would
+  // (an orphaned provider would otherwise outlive the test).
+  const tree = descendants(child.pid!);
   process.kill(-child.pid!, "SIGKILL");
+  for (const pid of tree) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
   await child;
   t.diagnostic("killed pulumi up while it was creating a container");
   await stack.pulumi(["cancel", "--yes"], { reject: false });
@@ -330,3 +341,30 @@ test("10. pulumi destroy leaves no container, network, volume or stack image", a
   const images = (await execa("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout.split("\n");
   assert.deepEqual(images.filter((i) => i.startsWith(`modelplane-${STACK}/`)), []);
 });
+
+/** Every process below `root` (read from /proc), children first found first. */
+function descendants(root: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces) start after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parentOf.set(Number(entry), ppid);
+    } catch {
+      // exited while listing
+    }
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    for (const [pid, ppid] of parentOf) {
+      if (ppid !== p) continue;
+      out.push(pid);
+      queue.push(pid);
+    }
+  }
+  return out;
+}

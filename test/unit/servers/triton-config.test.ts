@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { CPU_IMAGE_BACKENDS, backendProblems, parseTritonConfig, requiredBackend } from "../../../src/servers/triton-config";
+import { CPU_IMAGE_BACKENDS, backendProblems, parseTritonConfig, requiredBackend, tritonImageProblems } from "../../../src/servers/triton-config";
 import { tritonModels } from "../../../src/servers/triton";
 
 const root = path.resolve(__dirname, "../../..");
@@ -52,5 +52,17 @@ describe("Triton config.pbtxt backend check", () => {
     } finally {
       rmSync(repo, { recursive: true, force: true });
     }
+  });
+});
+
+describe("tritonImageProblems", () => {
+  test("the official image takes any backend; the local CPU build only python", () => {
+    const root2 = path.resolve(__dirname, "../../..");
+    const densenet = path.join(root2, "test/fixtures/triton-densenet/models");
+    assert.deepEqual(tritonImageProblems("official", densenet, ["densenet_onnx"], "blue"), []);
+    const local = tritonImageProblems("local", densenet, ["densenet_onnx"], "blue");
+    assert.equal(local.length, 1);
+    assert.match(local[0]!, /config\.pbtxt:5: model "densenet_onnx" needs the Triton "onnxruntime" backend/);
+    assert.deepEqual(tritonImageProblems("local", path.join(root2, "examples/triton/models"), ["add_sub"], "blue"), []);
   });
 });
