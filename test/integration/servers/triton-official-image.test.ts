@@ -186,6 +186,8 @@ test("modelplane:gpus = passthrough on an engine without NVIDIA support: the GPU
     "this Docker engine has no NVIDIA GPU support",
     "nvidia-container-toolkit",
     "pulumi config set modelplane:gpus off",
+    // The engine's own refusal of the DeviceRequest: proof that the request reached Docker.
+    'could not select device driver "nvidia"',
   ]) {
     assert.ok(out.includes(part), `the error names "${part}":\n${out.slice(-3000)}`);
   }
