@@ -30,10 +30,15 @@ export async function issueToken(secret: Uint8Array, endpoint: string, ttlSecond
 
 /** True when the token was signed by this server for this endpoint and has not expired. */
 export async function verifyToken(secret: Uint8Array, endpoint: string, token: string, now?: Date): Promise<boolean> {
+  return (await tokenExpiry(secret, endpoint, token, now)) !== undefined;
+}
+
+/** When a valid token expires (epoch ms), or undefined when it is not valid for this endpoint now. */
+export async function tokenExpiry(secret: Uint8Array, endpoint: string, token: string, now?: Date): Promise<number | undefined> {
   try {
-    await jwtVerify(token, secret, { issuer: ISSUER, audience: endpoint, algorithms: ["HS256"], currentDate: now });
-    return true;
+    const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: endpoint, algorithms: ["HS256"], currentDate: now, requiredClaims: ["exp"] });
+    return payload.exp! * 1000;
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { keyMatches } from "../auth/keys";
-import { verifyToken } from "../auth/tokens";
+import { tokenExpiry } from "../auth/tokens";
 import { BodyAborted, BodyTooLarge, NAME_RE, bearer, pathSegments, readBody } from "../http/request";
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
@@ -153,8 +153,8 @@ export class Gateway {
     if (!route) throw new GatewayError("endpoint_not_found", `endpoint '${sanitize(endpointName)}' not found`);
     st.endpoint = route.name;
     // Key auth is synchronous (a hash and constant-time compares); only tokens need a promise.
-    if (route.authMode === "key") this.checkKey(req, route);
-    else await this.checkToken(req, route);
+    if (route.authMode === "key") this.checkKey(req, route, table);
+    else await this.checkToken(req, route, table);
 
     const pinned = req.headers[PIN_HEADER];
     const pinnedName = typeof pinned === "string" && pinned !== "" ? pinned : undefined;
@@ -199,16 +199,21 @@ export class Gateway {
     this.send(st, up.status, out, up.body);
   }
 
-  private checkKey(req: IncomingMessage, route: EndpointRoute): void {
+  private checkKey(req: IncomingMessage, route: EndpointRoute, table: RoutingTable): void {
     const cred = bearer(req);
     if (!cred) throw new GatewayError("unauthorized", "missing Authorization: Bearer credential");
+    if (provenOnConnection(req, table, route.name, cred)) return;
     if (!keyMatches(cred, route.keyDigests)) throw new GatewayError("unauthorized", "invalid key");
+    rememberOnConnection(req, table, route.name, cred, Infinity);
   }
 
-  private async checkToken(req: IncomingMessage, route: EndpointRoute): Promise<void> {
+  private async checkToken(req: IncomingMessage, route: EndpointRoute, table: RoutingTable): Promise<void> {
     const cred = bearer(req);
     if (!cred) throw new GatewayError("unauthorized", "missing Authorization: Bearer credential");
-    if (!(await verifyToken(this.opts.tokenSecret, route.name, cred))) throw new GatewayError("unauthorized", "invalid or expired token");
+    if (provenOnConnection(req, table, route.name, cred)) return;
+    const expiresAt = await tokenExpiry(this.opts.tokenSecret, route.name, cred);
+    if (expiresAt === undefined) throw new GatewayError("unauthorized", "invalid or expired token");
+    rememberOnConnection(req, table, route.name, cred, expiresAt);
   }
 
   private chooseDeployment(route: EndpointRoute, pinned: string | undefined): string {
@@ -359,6 +364,32 @@ export class Gateway {
     }
     return p;
   }
+}
+
+/**
+ * What a keep-alive connection last proved: the exact credential it presented for an endpoint
+ * under one routing table. A client sends the same Authorization header on every request of a
+ * connection, so the key hash or token signature is checked once per connection, not per request.
+ * Sound because the memo only ever matches the string this same connection already proved, and it
+ * is dropped by any table swap (key regeneration, auth-mode change, endpoint removal) and, for
+ * tokens, at expiry.
+ */
+interface ConnectionAuth {
+  table: RoutingTable;
+  endpoint: string;
+  credential: string;
+  expiresAt: number;
+}
+const CONNECTION_AUTH = Symbol("modelplane.connectionAuth");
+type SocketWithAuth = IncomingMessage["socket"] & { [CONNECTION_AUTH]?: ConnectionAuth };
+
+function provenOnConnection(req: IncomingMessage, table: RoutingTable, endpoint: string, credential: string): boolean {
+  const m = (req.socket as SocketWithAuth)[CONNECTION_AUTH];
+  return m !== undefined && m.table === table && m.endpoint === endpoint && m.credential === credential && Date.now() < m.expiresAt;
+}
+
+function rememberOnConnection(req: IncomingMessage, table: RoutingTable, endpoint: string, credential: string, expiresAt: number): void {
+  (req.socket as SocketWithAuth)[CONNECTION_AUTH] = { table, endpoint, credential, expiresAt };
 }
 
 function endpointFromRequest(req: IncomingMessage): string | undefined {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { request as httpRequest } from "node:http";
+import { Agent, request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { deploymentBody, score, setupEndpoint, sleep, startHarness, startUpstream, waitProvisioned, type Harness, type Upstream } from "./harness";
 
@@ -79,6 +79,40 @@ describe("gateway", () => {
     await sleep(2100);
     assert.equal((await score(h.server.gatewayUrl, "autht", short)).status, 401, "expired token");
     assert.ok(!h.logs.some((l) => l.includes(key) || l.includes(token)), "no secret in access logs");
+  });
+
+  it("re-checks a keep-alive connection's credential after key regeneration, token expiry and endpoint changes", async () => {
+    const a = await up("conn");
+    const key = await setupEndpoint(h, "connk", { alpha: [a.url] }, { alpha: 100 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const post = (e: string, cred: string): Promise<{ status: number; reused: boolean }> =>
+        new Promise((resolve, reject) => {
+          const r = httpRequest(`${h.server.gatewayUrl}/endpoints/${e}/score`, { method: "POST", agent, headers: { authorization: `Bearer ${cred}`, "content-type": "application/json" } }, (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, reused: r.reusedSocket }));
+          });
+          r.on("error", reject);
+          r.end("{}");
+        });
+      assert.deepEqual(await post("connk", key), { status: 200, reused: false });
+      assert.deepEqual(await post("connk", key), { status: 200, reused: true });
+      assert.equal((await post("connk", "not-the-key")).status, 401, "another credential on a proven connection is checked");
+      assert.equal((await post("connk", key)).status, 200);
+      await h.mgmt("POST", "/endpoints/connk/keys/regenerate", { keyType: "primary" });
+      assert.deepEqual(await post("connk", key), { status: 401, reused: true }, "old key refused on the same connection at once");
+      const fresh = (await h.mgmt("POST", "/endpoints/connk/keys")).body.primaryKey as string;
+      assert.deepEqual(await post("connk", fresh), { status: 200, reused: true });
+      await setupEndpoint(h, "connt", { alpha: [a.url] }, { alpha: 100 }, {}, {}, "aml_token");
+      const short = (await h.mgmt("POST", "/endpoints/connt/token", { expiresInSeconds: 2 })).body.accessToken as string;
+      assert.equal((await post("connt", short)).status, 200);
+      assert.equal((await post("connt", short)).status, 200);
+      assert.equal((await post("connk", short)).status, 401, "a token proven for one endpoint is not valid for another");
+      await sleep(2200);
+      assert.deepEqual(await post("connt", short), { status: 401, reused: true }, "expired token refused on the same connection");
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("answers 424 with model status headers, 408 on timeout, 502 on crash, 503 with no healthy instance, 413", async () => {
