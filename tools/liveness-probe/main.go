@@ -12,6 +12,13 @@
 // its filesystem (and the file) survives the restart. When the state file cannot be written
 // (read-only root filesystem) /dev/shm is used; when that fails too, the probe says why and exits 1
 // (unhealthy, nothing killed). Exit status: 0 healthy, 1 unhealthy. Standard library only.
+//
+// PID 1 must act on SIGTERM: the kernel drops signals that a namespace's init has no handler for
+// when they come from inside the namespace, and SIGKILL cannot be sent to it from inside at all.
+// Every image modelplane builds runs tini as PID 1 (the official Triton image runs under the
+// engine's init); a bring-your-own container should too. While PID 1 lives on, each further failed
+// check sends SIGTERM again. (/proc/1/status cannot tell: tini waits in sigtimedwait, which shows
+// SIGTERM neither caught nor blocked.)
 package main
 
 import (
@@ -112,28 +119,6 @@ func procStart(pid int) (uint64, time.Duration, error) {
 	return start, age, nil
 }
 
-// catchesSIGTERM: whether the process has a SIGTERM handler. The kernel drops signals a namespace's
-// init has no handler for when they come from inside the namespace.
-func catchesSIGTERM(pid int) (bool, string) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return true, ""
-	}
-	name := ""
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Name:"); ok {
-			name = strings.TrimSpace(v)
-		}
-		if v, ok := strings.CutPrefix(line, "SigCgt:"); ok {
-			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err == nil {
-				return mask&(1<<(uint(syscall.SIGTERM)-1)) != 0, name
-			}
-		}
-	}
-	return true, name
-}
-
 func check(url string, timeout time.Duration) (bool, string) {
 	client := &http.Client{
 		Timeout: timeout,
@@ -214,9 +199,6 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("liveness GET %s: %s (failure %d of %d): restarting the container (SIGTERM to PID %d)\n", *url, what, d.Next.Failures, *failures, *pid)
-	if catches, name := catchesSIGTERM(*pid); !catches {
-		fmt.Printf("warning: PID %d (%s) has no SIGTERM handler, so the kernel ignores this signal; run the server under an init (tini, or HostConfig.Init)\n", *pid, name)
-	}
 	if err := syscall.Kill(*pid, syscall.SIGTERM); err != nil {
 		fmt.Printf("SIGTERM to PID %d failed: %v\n", *pid, err)
 	}
