@@ -148,6 +148,20 @@ describe("OnlineDeployment (Pulumi mocks), standalone", () => {
     assert.throws(() => new OnlineDeployment("nocode", { controlPlane: cp, endpointName: "my-endpoint", spec }), /code_configuration is required/);
     await settle();
     assert.deepEqual(registrations.slice(before).filter((r) => r.name.startsWith("nocode")).map((r) => r.name), ["nocode"]);
+  });  it("without the liveness probe binary the deployment fails naming the fix, and registers no child", async () => {
+    const cp = new ControlPlane("cp-z", { stack: "z", gatewayPort: 19180, managementPort: 19181 });
+    const spec = deploymentSpec("blue", "my-endpoint", 1);
+    const before = registrations.length;
+    process.env.MODELPLANE_PROBE_BIN = "/nonexistent/modelplane-probe";
+    try {
+      assert.throws(() => new OnlineDeployment("noprobe", { controlPlane: cp, endpointName: "my-endpoint", spec }), {
+        message: 'deployment "blue": the liveness probe binary /nonexistent/modelplane-probe is missing (it is built from tools/liveness-probe by set-up); run `bash scripts/setup.sh` or fix MODELPLANE_PROBE_BIN',
+      });
+    } finally {
+      process.env.MODELPLANE_PROBE_BIN = PROBE_BIN;
+    }
+    await settle();
+    assert.deepEqual(registrations.slice(before).filter((r) => r.name.startsWith("noprobe")).map((r) => r.name), ["noprobe"]);
   });
 });
 
