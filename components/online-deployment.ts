@@ -8,6 +8,7 @@ import { tritonModels } from "../src/servers/triton";
 import { describeTritonChoice, officialTritonRun, resolveTritonImage, type TritonImageChoice } from "../src/servers/triton-image";
 import { DockerContainer } from "../src/providers/docker/container";
 import { LABELS, stackLabels } from "../src/providers/docker/labels";
+import { livenessHealthcheck, probeBind, probeBinaryPath } from "../src/providers/docker/probe";
 import { fingerprint, StackImage } from "../src/providers/images/image";
 import { DeploymentResource } from "../src/providers/management/deployment";
 import type { ControlPlane } from "./control-plane";
@@ -45,8 +46,8 @@ function autoTritonChoice(): pulumi.Output<TritonImageChoice> {
 /**
  * One online deployment on Docker: the inference server image its plan names (custom scoring
  * script, MLflow, Triton or the user's own container; src/servers), `instance_count` containers
- * with code and model mounted read-only, and its registration with the control plane, which
- * waits for readiness.
+ * with code and model mounted read-only and the liveness probe as their Docker health check, and
+ * its registration with the control plane, which waits for readiness.
  */
 export class OnlineDeployment extends pulumi.ComponentResource {
   readonly deploymentName: string;
@@ -65,6 +66,16 @@ export class OnlineDeployment extends pulumi.ComponentResource {
     const stack = cp.stack;
     const baseImage = args.baseImage ?? "modelplane/base:bookworm";
     const gpu = planGpus(spec, args.gpus ?? "off");
+    let probe: string;
+    try {
+      probe = probeBinaryPath();
+    } catch (err) {
+      throw new pulumi.ResourceError(`deployment "${spec.name}": ${(err as Error).message}`, this);
+    }
+    // Liveness (Kubernetes/Azure semantics): a Docker health check runs the static probe in each
+    // instance; after failure_threshold consecutive failures it stops PID 1 and the restart policy
+    // (unless-stopped) restarts the container. Readiness stays with the management server.
+    const healthcheck = livenessHealthcheck(spec.liveness_probe, plan.routes.liveness, plan.port);
     for (const w of gpu.warnings) pulumi.log.warn(w, this);
 
     let imageSource: pulumi.Input<string | undefined> = plan.image.source;
@@ -115,12 +126,13 @@ export class OnlineDeployment extends pulumi.ComponentResource {
             labels: pulumi.output(args.endpointName).apply((e) =>
               stackLabels(stack, { [LABELS.role]: "instance", [LABELS.endpoint]: e, [LABELS.deployment]: spec.name, [GPU_LABEL]: gpu.label }),
             ),
-            binds: plan.binds,
+            binds: [...plan.binds, probeBind(probe)],
             network: cp.networkName,
             command: run.apply((r) => r.command),
             user: run.apply((r) => r.user),
             init: run.apply((r) => r.init),
             deviceRequests: gpu.deviceRequests,
+            healthcheck,
           },
           { parent: this },
         ),

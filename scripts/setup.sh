@@ -23,6 +23,8 @@ step "Docker engine"
 bash scripts/toolchain/docker-engine.sh
 step "base image"
 bash scripts/toolchain/base-image.sh
+step "liveness probe"
+bash scripts/toolchain/liveness-probe.sh
 step "test tools (Debian packages)"
 bash scripts/toolchain/test-tools.sh
 step "local Pulumi backend"

@@ -3,6 +3,8 @@
 POST /predict {"data": [[x, ...], ...]} -> {"predictions": [sum(row) * SCALE + OFFSET, ...]},
 with SCALE/OFFSET read from $AZUREML_MODEL_DIR/*/weights.json when a model is mounted (else 1, 0).
 SIGTERM stops accepting connections and lets in-flight requests finish.
+With BYOC_TEST_HOOKS=1, POST /admin/fail-liveness makes GET /healthz answer 500 until the process
+restarts (the liveness tests use it); without it that route does not exist.
 """
 
 import glob
@@ -25,6 +27,8 @@ def load_weights():
 
 
 SCALE, OFFSET = load_weights()
+TEST_HOOKS = os.environ.get("BYOC_TEST_HOOKS") == "1"
+live = True
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,12 +43,19 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        if self.path in ("/healthz", "/ready"):
+        if self.path == "/healthz" and not live:
+            self._send(500, {"status": "failing (POST /admin/fail-liveness)"})
+        elif self.path in ("/healthz", "/ready"):
             self._send(200, {"status": "ok"})
         else:
             self._send(404, {"error": f"no route {self.path}"})
 
     def do_POST(self):
+        global live
+        if TEST_HOOKS and self.path == "/admin/fail-liveness":
+            live = False
+            self._send(200, {"liveness": "failing"})
+            return
         if self.path != "/predict":
             self._send(404, {"error": f"no route {self.path}"})
             return

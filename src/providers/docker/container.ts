@@ -19,6 +19,18 @@ export interface PublishedPort {
   hostIp?: string;
 }
 
+/** Config.Healthcheck: the engine execs `test` (no shell) in the container every `intervalS`. */
+export interface ContainerHealthcheck {
+  /** Command and arguments (run as Docker's `CMD` form). */
+  test: string[];
+  intervalS: number;
+  timeoutS: number;
+  /** Consecutive failures before the engine reports the container unhealthy. */
+  retries: number;
+  /** Failures in this window after start are not counted (a success ends it). */
+  startPeriodS: number;
+}
+
 /** Plain (resolved) inputs of a container. */
 export interface ContainerInputs {
   /** Base name; the real name adds a hash of the replace-forcing inputs, so a replacement can start before the old one stops. */
@@ -42,6 +54,8 @@ export interface ContainerInputs {
   deviceRequests?: { Driver: string; Count: number; Capabilities: string[][] }[];
   /** HostConfig.Init: the engine's init (tini) runs as PID 1, forwards signals and reaps children. */
   init?: boolean;
+  /** Config.Healthcheck (e.g. the liveness probe, src/providers/docker/probe.ts). A change replaces the container. */
+  healthcheck?: ContainerHealthcheck;
   /** After start, poll this URL (from the host) until it answers 2xx; the create fails with the container's last log lines otherwise. */
   waitForHttp?: { url: string; timeoutSeconds: number };
 }
@@ -54,11 +68,11 @@ export interface ContainerOutputs extends ContainerInputs {
 /** Inputs whose change needs a new container (a running container's config is immutable). */
 export const CONTAINER_REPLACE_FIELDS = [
   "image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus",
-  "deviceRequests", "init",
+  "deviceRequests", "init", "healthcheck",
 ] as const;
 
 /** Fields added after containers existed: hashed into the name only when set, so existing names stay valid. */
-const HASHED_WHEN_SET = new Set<string>(["deviceRequests", "init"]);
+const HASHED_WHEN_SET = new Set<string>(["deviceRequests", "init", "healthcheck"]);
 
 /** Real container name: base name + hash of everything that forces a replacement. */
 export function containerName(inputs: ContainerInputs): string {
@@ -98,6 +112,13 @@ async function waitForHttp(url: string, timeoutSeconds: number, isAlive: () => P
 function engineMessage(err: unknown): string {
   const e = err as { json?: { message?: string }; message?: string };
   return (e.json?.message ?? e.message ?? String(err)).trim();
+}
+
+const NS_PER_S = 1_000_000_000;
+
+/** Docker's Config.Healthcheck (durations in nanoseconds) for a healthcheck input. */
+export function dockerHealthcheck(h: ContainerHealthcheck): { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } {
+  return { Test: ["CMD", ...h.test], Interval: h.intervalS * NS_PER_S, Timeout: h.timeoutS * NS_PER_S, Retries: h.retries, StartPeriod: h.startPeriodS * NS_PER_S };
 }
 
 /** The failed start of a GPU container: which deployment, what it asked for, why, and the two fixes. */
@@ -147,6 +168,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
       Cmd: inputs.command,
       User: inputs.user,
       ExposedPorts: exposed,
+      ...(inputs.healthcheck ? { Healthcheck: dockerHealthcheck(inputs.healthcheck) } : {}),
       HostConfig: {
         Binds: [
           ...(inputs.binds ?? []).map((b) => `${b.source}:${b.target}:${b.readOnly === false ? "rw" : "ro"}`),

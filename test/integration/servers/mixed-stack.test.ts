@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, test } from "node:test";
+import execa from "execa";
 import { REPO_ROOT, TestStack } from "../harness/pulumi";
 import { freePort, removeByLabel } from "../harness/docker";
 import { assertClose, BASE_IMAGE } from "./harness";
@@ -82,4 +83,23 @@ test("pulumi up of stacks/mixed: custom, MLflow, Triton and bring-your-own-conta
   assert.ok(Object.keys((await swaggerOf("triton")).paths ?? {}).some((p) => p.endsWith("/v2/models/{model}/infer")));
   assert.ok(Object.keys((await swaggerOf("mlflow")).paths ?? {}).some((p) => p.endsWith("/score")));
   assert.equal((await swaggerOf("custom")).swagger, "2.0", "azureml-inference-server-http serves its own");
+
+  // Liveness: every server's liveness route answers the probe the engine runs (docs/architecture.md "Probes").
+  const routes: Record<string, RegExp> = { custom: /:5001\/: 200 OK/, mlflow: /\/health: 200 OK/, triton: /\/v2\/health\/live: 200 OK/, byoc: /:8080\/healthz: 200 OK/ };
+  const ids = (await execa("docker", ["ps", "-q", "--filter", `label=modelplane.stack=${STACK}`, "--filter", "label=modelplane.role=instance"])).stdout.split("\n").filter(Boolean);
+  assert.equal(ids.length, 4);
+  const deadline = Date.now() + 60_000;
+  for (const id of ids) {
+    for (;;) {
+      const [dep, json] = (await execa("docker", ["inspect", "-f", '{{index .Config.Labels "modelplane.deployment"}} {{json .State.Health}}', id])).stdout.split(/ (.*)/s);
+      const h = JSON.parse(json!) as { Status: string; Log: { Output: string }[] };
+      if (h.Status === "healthy") {
+        assert.match(h.Log.at(-1)!.Output, routes[dep!]!, `${dep}: ${JSON.stringify(h)}`);
+        t.diagnostic(`${dep}: ${h.Log.at(-1)!.Output.trim()}`);
+        break;
+      }
+      assert.ok(Date.now() < deadline && h.Status === "starting", `${dep}: ${JSON.stringify(h)}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 });

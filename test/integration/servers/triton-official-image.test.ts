@@ -168,6 +168,16 @@ test("modelplane:tritonImage = a registry reference: the image is pulled from th
   assert.equal(info.HostConfig.DeviceRequests, null, "no GPUs for a CPU size, even with passthrough");
 
   await inferThroughGateway();
+  // Liveness: the probe (mounted read-only) runs as uid 1000 under the engine's init and reaches /v2/health/live.
+  for (const deadline = Date.now() + 60_000; ; ) {
+    const h = JSON.parse((await docker(["inspect", "-f", "{{json .State.Health}}", names[0]!])).stdout) as { Status: string; Log: { Output: string }[] };
+    if (h.Status === "healthy") {
+      assert.match(h.Log.at(-1)!.Output, /^liveness GET http:\/\/127\.0\.0\.1:8000\/v2\/health\/live: 200 OK/);
+      break;
+    }
+    assert.ok(Date.now() < deadline && h.Status === "starting", JSON.stringify(h));
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 });
 
 test("modelplane:gpus = passthrough on an engine without NVIDIA support: the GPU deployment's up fails clearly and the running deployment keeps serving", { timeout: 900_000 }, async (t) => {

@@ -195,6 +195,12 @@ test("3. traffic 90/10 -> 50/50 -> 0/100 and mirror on/off under load: zero fail
   t.diagnostic(`load during traffic changes: sent ${result.sent}, failed ${result.failed} ${JSON.stringify(result.byStatus)}`);
   assert.equal(result.failed, 0, result.errors.join("\n"));
   assert.deepEqual(await instances(), before, "no container was replaced or restarted");
+  // Liveness: each instance runs the probe as its Docker health check (docs/architecture.md "Probes").
+  for (const c of before) {
+    const h = JSON.parse((await execa("docker", ["inspect", "-f", "{{json .State.Health}}", c.id])).stdout) as { Status: string; Log: { Output: string }[] } | null;
+    assert.equal(h?.Status, "healthy", `${c.name}: ${JSON.stringify(h)}`);
+    assert.match(h.Log.at(-1)?.Output ?? "", /^liveness GET http:\/\/127\.0\.0\.1:5001\/: 200 OK/);
+  }
 });
 
 test("4. changing a deployment's code replaces its instances create-before-delete with zero failed requests", async (t) => {

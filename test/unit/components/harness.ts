@@ -2,11 +2,17 @@
 // receives (type, name, inputs, parent, dependencies, additional secret outputs) and answers
 // with plausible provider outputs. Install it BEFORE the component modules are loaded.
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { containerName, type ContainerInputs } from "../../../src/providers/docker/container";
 import { parseOnlineDeployment, parseOnlineEndpoint, type OnlineDeploymentSpec, type OnlineEndpointSpec } from "../../../src/spec";
 
 export const REPO_ROOT = path.resolve(__dirname, "../../..");
+/** A stand-in for the liveness probe binary set-up builds (the components only check it exists). */
+export const PROBE_BIN = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "modelplane-unit-")), "modelplane-probe");
+fs.writeFileSync(PROBE_BIN, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+process.env.MODELPLANE_PROBE_BIN = PROBE_BIN;
 export const MODEL_1 = path.join(REPO_ROOT, "examples/model-1");
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";

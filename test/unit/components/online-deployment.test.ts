@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { deploymentSpec, descendants, DYN, installMocks, MODEL_1, one, registrations, reveal, settle, valueOf } from "./harness";
+import { deploymentSpec, descendants, DYN, installMocks, MODEL_1, one, PROBE_BIN, registrations, reveal, settle, valueOf } from "./harness";
 
 installMocks("dev");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -78,6 +78,7 @@ describe("OnlineDeployment (Pulumi mocks), standalone", () => {
       model: { path: MODEL, name: "sklearn", version: "2" },
       environment_variables: { A: "1", AZUREML_ENTRY_SCRIPT: "overridden-by-plan" },
       readiness_probe: { initial_delay: 1, period: 2, timeout: 3, success_threshold: 1, failure_threshold: 4 },
+      liveness_probe: { initial_delay: 5, period: 7, timeout: 4, success_threshold: 1, failure_threshold: 6 },
       tags: { team: "ml" },
     });
     dep = new OnlineDeployment("d", { controlPlane: cp, endpointName: "my-endpoint", spec, baseImage: "example/base:2" });
@@ -112,7 +113,20 @@ describe("OnlineDeployment (Pulumi mocks), standalone", () => {
       assert.equal(env.AZUREML_ENTRY_SCRIPT, "code/score.py");
       assert.equal(env.AZUREML_MODEL_DIR, "/var/azureml-app/azureml-models/sklearn/2");
       assert.match(env.MODELPLANE_CONTENT_HASH!, /^[0-9a-f]{12}$/);
-      assert.deepEqual((c.inputs.binds as { target: string }[]).map((b) => b.target), ["/var/azureml-app/code", "/var/azureml-app/azureml-models/sklearn/2/model"]);
+      assert.deepEqual((c.inputs.binds as { target: string }[]).map((b) => b.target), ["/var/azureml-app/code", "/var/azureml-app/azureml-models/sklearn/2/model", "/opt/modelplane/bin/modelplane-probe"]);
+    }
+  });
+  it("containers: liveness_probe is a Docker health check running the probe (mounted read-only) against the liveness route", () => {
+    for (let i = 0; i < 3; i++) {
+      const c = one(`${DYN}modelplane:DockerContainer`, `d-${i}`);
+      assert.deepEqual(c.inputs.healthcheck, {
+        test: ["/opt/modelplane/bin/modelplane-probe", "--url", "http://127.0.0.1:5001/", "--timeout", "4s", "--failures", "6", "--initial-delay", "5s", "--state", "/tmp/.modelplane-liveness"],
+        intervalS: 7,
+        timeoutS: 5,
+        retries: 6,
+        startPeriodS: 5,
+      });
+      assert.deepEqual((c.inputs.binds as unknown[]).at(-1), { source: PROBE_BIN, target: "/opt/modelplane/bin/modelplane-probe", readOnly: true });
     }
   });
   it("registration: probes and tags from the spec, model name, 3 instances", () => {
@@ -134,6 +148,20 @@ describe("OnlineDeployment (Pulumi mocks), standalone", () => {
     assert.throws(() => new OnlineDeployment("nocode", { controlPlane: cp, endpointName: "my-endpoint", spec }), /code_configuration is required/);
     await settle();
     assert.deepEqual(registrations.slice(before).filter((r) => r.name.startsWith("nocode")).map((r) => r.name), ["nocode"]);
+  });  it("without the liveness probe binary the deployment fails naming the fix, and registers no child", async () => {
+    const cp = new ControlPlane("cp-z", { stack: "z", gatewayPort: 19180, managementPort: 19181 });
+    const spec = deploymentSpec("blue", "my-endpoint", 1);
+    const before = registrations.length;
+    process.env.MODELPLANE_PROBE_BIN = "/nonexistent/modelplane-probe";
+    try {
+      assert.throws(() => new OnlineDeployment("noprobe", { controlPlane: cp, endpointName: "my-endpoint", spec }), {
+        message: 'deployment "blue": the liveness probe binary /nonexistent/modelplane-probe is missing (it is built from tools/liveness-probe by set-up); run `bash scripts/setup.sh` or fix MODELPLANE_PROBE_BIN',
+      });
+    } finally {
+      process.env.MODELPLANE_PROBE_BIN = PROBE_BIN;
+    }
+    await settle();
+    assert.deepEqual(registrations.slice(before).filter((r) => r.name.startsWith("noprobe")).map((r) => r.name), ["noprobe"]);
   });
 });
 
@@ -190,7 +218,7 @@ describe("OnlineDeployment (Pulumi mocks): GPUs and the Triton image", () => {
     ]);
     assert.equal(c.user, "1000:1000");
     assert.equal(c.init, true);
-    assert.deepEqual((c.binds as { target: string; readOnly: boolean }[]).map((b) => [b.target, b.readOnly]), [["/var/azureml-app/azureml-models/add-sub/1/models", true]]);
+    assert.deepEqual((c.binds as { target: string; readOnly: boolean }[]).map((b) => [b.target, b.readOnly]), [["/var/azureml-app/azureml-models/add-sub/1/models", true], ["/opt/modelplane/bin/modelplane-probe", true]]);
   });
   it("local Triton build: the template image, as before (no source, command, user or init)", () => {
     const img = reveal(one(`${DYN}modelplane:Image`, "tri-local-image").inputs) as Record<string, unknown>;

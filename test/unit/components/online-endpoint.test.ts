@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { byType, deploymentSpec, descendants, DYN, endpointSpec, installMocks, isSecret, MOCK_TOKEN, MODEL_1, one, registrations, reveal, secretOf, settle, valueOf } from "./harness";
+import { byType, deploymentSpec, descendants, DYN, endpointSpec, installMocks, isSecret, MOCK_TOKEN, MODEL_1, one, PROBE_BIN, registrations, reveal, secretOf, settle, valueOf } from "./harness";
 
 installMocks("dev");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -124,8 +124,16 @@ describe("OnlineEndpoint (Pulumi mocks): dev-like endpoint, blue x1 + green x2",
       binds: [
         { source: path.join(MODEL_1, "onlinescoring"), target: "/var/azureml-app/code", readOnly: true },
         { source: path.join(MODEL_1, "model"), target: `/var/azureml-app/azureml-models/${d}/1/model`, readOnly: true },
+        { source: PROBE_BIN, target: "/opt/modelplane/bin/modelplane-probe", readOnly: true },
       ],
       network: "modelplane-dev",
+      healthcheck: {
+        test: ["/opt/modelplane/bin/modelplane-probe", "--url", "http://127.0.0.1:5001/", "--timeout", "2s", "--failures", "30", "--initial-delay", "10s", "--state", "/tmp/.modelplane-liveness"],
+        intervalS: 10,
+        timeoutS: 3,
+        retries: 30,
+        startPeriodS: 10,
+      },
     });
     assert.deepEqual(one(`${DYN}modelplane:DockerContainer`, "my-endpoint-blue-0").inputs, expect("blue", 0, {}));
     assert.deepEqual(one(`${DYN}modelplane:DockerContainer`, "my-endpoint-green-0").inputs, expect("green", 0, { GREETING: "hi" }));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
-import { CONTAINER_REPLACE_FIELDS, containerName, containerProvider, diffContainer, type ContainerInputs } from "../../../src/providers/docker/container";
+import { CONTAINER_REPLACE_FIELDS, containerName, containerProvider, diffContainer, dockerHealthcheck, type ContainerInputs } from "../../../src/providers/docker/container";
 
 const base: ContainerInputs = {
   name: "modelplane-dev-my-endpoint-blue-0",
@@ -30,6 +30,7 @@ const CHANGES: Record<(typeof CONTAINER_REPLACE_FIELDS)[number], Partial<Contain
   nanoCpus: { nanoCpus: 1e9 },
   deviceRequests: { deviceRequests: [{ Driver: "nvidia", Count: 1, Capabilities: [["gpu"]] }] },
   init: { init: true },
+  healthcheck: { healthcheck: { test: ["/bin/true"], intervalS: 10, timeoutS: 3, retries: 30, startPeriodS: 10 } },
 };
 
 describe("containerName", () => {
@@ -50,15 +51,28 @@ describe("containerName", () => {
     assert.equal(containerName({ ...base, waitForHttp: { url: "http://127.0.0.1:1/healthz", timeoutSeconds: 5 } }), containerName(base));
     assert.equal(containerName({ ...base, user: undefined }), containerName(base));
   });
-  it("fields added later (deviceRequests, init) keep the names of containers that do not set them", () => {
+  it("fields added later (deviceRequests, init, healthcheck) keep the names of containers that do not set them", () => {
     // The name of `base` as computed before those fields existed.
     const h = createHash("sha256");
     for (const f of ["image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus"] as const) h.update(`${f}=${JSON.stringify(base[f] ?? null)}\0`);
     assert.equal(containerName(base), `${base.name}-${h.digest("hex").slice(0, 8)}`);
     assert.notEqual(containerName({ ...base, init: false }), containerName(base));
+    assert.equal(containerName({ ...base, healthcheck: undefined }), containerName(base));
   });
   it("replace fields are exactly the container's immutable config", () => {
-    assert.deepEqual([...CONTAINER_REPLACE_FIELDS], ["image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus", "deviceRequests", "init"]);
+    assert.deepEqual([...CONTAINER_REPLACE_FIELDS], ["image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus", "deviceRequests", "init", "healthcheck"]);
+  });
+});
+
+describe("dockerHealthcheck", () => {
+  it("maps seconds to Docker's nanoseconds; the test runs without a shell (CMD)", () => {
+    assert.deepEqual(dockerHealthcheck({ test: ["/p", "--url", "http://127.0.0.1:1/"], intervalS: 1, timeoutS: 3, retries: 3, startPeriodS: 0 }), {
+      Test: ["CMD", "/p", "--url", "http://127.0.0.1:1/"],
+      Interval: 1_000_000_000,
+      Timeout: 3_000_000_000,
+      Retries: 3,
+      StartPeriod: 0,
+    });
   });
 });
 

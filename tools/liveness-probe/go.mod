@@ -1,0 +1,3 @@
+module modelplane/tools/liveness-probe
+
+go 1.21
