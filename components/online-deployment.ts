@@ -96,6 +96,10 @@ export class OnlineDeployment extends pulumi.ComponentResource {
       imageSource = official.apply((c) => (c ? `image:${c.image}` : undefined));
       imageFingerprint = official.apply((c) => (c ? fingerprint([], ["triton-official", c.image, c.imageId]) : built));
       run = official.apply((c) => (c ? officialTritonRun(repository, plan.port) : {}));
+    } else if (plan.image.kind === "byoc") {
+      // A user's image may not have an init as PID 1: the kernel drops the liveness probe's SIGTERM
+      // to a PID 1 without a handler, so the engine's init (tini) runs it and forwards signals.
+      run = pulumi.output({ init: true });
     }
     const image = new StackImage(
       `${name}-image`,

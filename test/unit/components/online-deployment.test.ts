@@ -183,6 +183,9 @@ describe("OnlineDeployment (Pulumi mocks): GPUs and the Triton image", () => {
     const triton = (n: string) => deploymentSpec(n, "gpu-ep", 1, { model: { path: TRITON, name: "add-sub", version: "1", type: "triton_model" }, code_configuration: undefined, environment: undefined });
     new OnlineDeployment("tri-official", { controlPlane: cp, endpointName: "gpu-ep", spec: triton("tri-one"), tritonImage: OFFICIAL });
     new OnlineDeployment("tri-local", { controlPlane: cp, endpointName: "gpu-ep", spec: triton("tri-two"), tritonImage: { layout: "local", reason: "test" } });
+    const route = (p: string) => ({ port: 8080, path: p });
+    const byocEnv = { image: "example/scorer:1", inference_config: { liveness_route: route("/healthz"), readiness_route: route("/ready"), scoring_route: route("/predict") } };
+    new OnlineDeployment("byoc-init", { controlPlane: cp, endpointName: "gpu-ep", spec: deploymentSpec("byoc-one", "gpu-ep", 1, { environment: byocEnv, code_configuration: undefined, model: undefined } as never) });
     await settle();
   });
   it("passthrough + GPU instance_type: every instance gets exactly the nvidia DeviceRequest and the gpus label", () => {
@@ -219,6 +222,12 @@ describe("OnlineDeployment (Pulumi mocks): GPUs and the Triton image", () => {
     assert.equal(c.user, "1000:1000");
     assert.equal(c.init, true);
     assert.deepEqual((c.binds as { target: string; readOnly: boolean }[]).map((b) => [b.target, b.readOnly]), [["/var/azureml-app/azureml-models/add-sub/1/models", true], ["/opt/modelplane/bin/modelplane-probe", true]]);
+  });
+  it("bring your own container: runs under the engine's init (so the liveness probe's SIGTERM reaches PID 1), nothing else changed", () => {
+    const c = container("byoc-init-0");
+    assert.equal(c.init, true);
+    assert.equal(c.command, undefined);
+    assert.equal(c.user, undefined);
   });
   it("local Triton build: the template image, as before (no source, command, user or init)", () => {
     const img = reveal(one(`${DYN}modelplane:Image`, "tri-local-image").inputs) as Record<string, unknown>;
