@@ -25,8 +25,11 @@ step "base image"
 bash scripts/toolchain/base-image.sh
 step "liveness probe"
 bash scripts/toolchain/liveness-probe.sh
-step "test tools (Debian packages)"
-bash scripts/toolchain/test-tools.sh
+# Packages only the integration tests use: installed for the test line, not the main job.
+if [ "${MODELPLANE_TEST_TOOLS:-0}" = 1 ]; then
+  step "test tools (Debian packages)"
+  bash scripts/toolchain/test-tools.sh
+fi
 step "local Pulumi backend"
 mkdir -p "$MODELPLANE_STATE/backend"
 if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ ! -s "$PULUMI_CONFIG_PASSPHRASE_FILE" ]; then

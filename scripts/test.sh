@@ -4,6 +4,6 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$MODELPLANE_ROOT"
-bash scripts/setup.sh
+MODELPLANE_TEST_TOOLS=1 bash scripts/setup.sh
 printf '\n[test %s] npm test\n' "$(date +%T)"
 npm test

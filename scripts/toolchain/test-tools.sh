@@ -19,3 +19,7 @@ echo "  installing ${missing[*]} from Debian's packages..."
 apt-get update -qq >/dev/null
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 for p in "${missing[@]}"; do echo "  $p: installed ($(dpkg-query -W -f '${Version}' "$p"))"; done
+# Under systemd the package enables a registry service on :5000; the tests never use it.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  systemctl disable --now docker-registry >/dev/null 2>&1 && echo "  docker-registry: its system service is disabled (tests run their own on 127.0.0.1)" || true
+fi

@@ -59,7 +59,7 @@ function deploymentYaml(instanceType: string): string {
 }
 
 before(async () => {
-  assert.ok(existsSync(REGISTRY_BIN), `${REGISTRY_BIN} is missing: run \`bash scripts/setup.sh\` (it installs Debian's docker-registry for this test)`);
+  assert.ok(existsSync(REGISTRY_BIN), `${REGISTRY_BIN} is missing: run \`MODELPLANE_TEST_TOOLS=1 bash scripts/setup.sh\` (the test line, scripts/test.sh, does) to install Debian's docker-registry for this test`);
   workDir = await mkdtemp(path.join(tmpdir(), "mp-triton-official-"));
   const port = await freePort();
   const config = path.join(workDir, "registry.yml");
