@@ -19,14 +19,27 @@ export async function removeByLabel(label: string, value: string): Promise<void>
   if (vols.length) await execa("docker", ["volume", "rm", "-f", ...vols], { reject: false });
 }
 
-/** A free TCP port on 127.0.0.1. */
+/**
+ * A free TCP port on 127.0.0.1 for a container or server the test binds later. Chosen below the
+ * kernel's ephemeral range: a port from `listen(0)` is free now but may be taken by any process's
+ * next ephemeral bind (Pulumi's engine and plugins bind their gRPC servers that way) before Docker
+ * binds it, which failed an up with "address already in use".
+ */
 export async function freePort(): Promise<number> {
   const net = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+  const { readFile } = await import("node:fs/promises");
+  const ephemeralStart = Number((await readFile("/proc/sys/net/ipv4/ip_local_port_range", "utf8").catch(() => "32768")).trim().split(/\s+/)[0]) || 32768;
+  const low = 10_000;
+  const high = Math.max(low + 1000, ephemeralStart);
+  const canBind = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const srv = net.createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
     });
-  });
+  for (let i = 0; i < 200; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await canBind(port)) return port;
+  }
+  throw new Error(`no free port between ${low} and ${high} on 127.0.0.1`);
 }
