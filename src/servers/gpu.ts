@@ -1,5 +1,6 @@
 // GPU requests of a deployment (kubernetes-style resources or an Azure GPU SKU) and what the
 // stack's `modelplane:gpus` makes of them: Docker DeviceRequests, or a warning that it runs on CPU.
+import type { DeviceRequest } from "../providers/docker/container";
 import type { OnlineDeploymentSpec } from "../spec";
 
 export const GPUS_CONFIG_KEY = "modelplane:gpus";
@@ -7,13 +8,8 @@ export type GpuMode = "off" | "passthrough";
 /** Label on GPU containers: what was requested and from which field. */
 export const GPU_LABEL = "modelplane.gpus";
 
-/** Docker Engine API HostConfig.DeviceRequests entry (what `docker run --gpus N` sends). */
-export interface DeviceRequest {
-  Driver: string;
-  /** -1 = all GPUs. */
-  Count: number;
-  Capabilities: string[][];
-}
+/** Docker Engine API HostConfig.DeviceRequests entry (defined with the container provider). */
+export type { DeviceRequest };
 
 /**
  * GPUs per Azure GPU VM size (the common NC/ND/NV sizes; case-insensitive). Sizes with a fraction

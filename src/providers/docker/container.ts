@@ -19,6 +19,14 @@ export interface PublishedPort {
   hostIp?: string;
 }
 
+/** HostConfig.DeviceRequests entry (what `docker run --gpus N` sends). */
+export interface DeviceRequest {
+  Driver: string;
+  /** -1 = all GPUs. */
+  Count: number;
+  Capabilities: string[][];
+}
+
 /** Config.Healthcheck: the engine execs `test` (no shell) in the container every `intervalS`. */
 export interface ContainerHealthcheck {
   /** Command and arguments (run as Docker's `CMD` form). */
@@ -51,7 +59,7 @@ export interface ContainerInputs {
   memoryBytes?: number;
   nanoCpus?: number;
   /** HostConfig.DeviceRequests, e.g. `[{Driver: "nvidia", Count: 1, Capabilities: [["gpu"]]}]` (GPU passthrough). */
-  deviceRequests?: { Driver: string; Count: number; Capabilities: string[][] }[];
+  deviceRequests?: DeviceRequest[];
   /** HostConfig.Init: the engine's init (tini) runs as PID 1, forwards signals and reaps children. */
   init?: boolean;
   /** Config.Healthcheck (e.g. the liveness probe, src/providers/docker/probe.ts). A change replaces the container. */
@@ -121,6 +129,19 @@ export function dockerHealthcheck(h: ContainerHealthcheck): { Test: string[]; In
   return { Test: ["CMD", ...h.test], Interval: h.intervalS * NS_PER_S, Timeout: h.timeoutS * NS_PER_S, Retries: h.retries, StartPeriod: h.startPeriodS * NS_PER_S };
 }
 
+/** Why a created container could not start, with what to do: GPUs, a taken host port, or the engine's words. */
+export function startError(name: string, inputs: Pick<ContainerInputs, "labels" | "deviceRequests" | "ports">, engine: string): string {
+  if (inputs.deviceRequests?.length) return gpuStartError(name, inputs, engine);
+  const ports = (inputs.ports ?? []).map((p) => `${p.hostIp ?? "127.0.0.1"}:${p.host}`);
+  if (ports.length > 0 && /address already in use/i.test(engine)) {
+    return (
+      `container ${name} could not start: one of its host ports (${ports.join(", ")}) is already in use by another process (engine: ${engine}). ` +
+      "Fix: stop what listens there, or choose other ports (the control plane's are the stack config modelplane:gatewayPort and modelplane:managementPort)."
+    );
+  }
+  return `container ${name} could not start (engine: ${engine})`;
+}
+
 /** The failed start of a GPU container: which deployment, what it asked for, why, and the two fixes. */
 export function gpuStartError(name: string, inputs: Pick<ContainerInputs, "labels" | "deviceRequests">, engine: string): string {
   const who = inputs.labels?.["modelplane.deployment"] ? `deployment "${inputs.labels["modelplane.deployment"]}"` : `container ${name}`;
@@ -188,8 +209,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
       await container.start();
     } catch (err) {
       await container.remove({ force: true, v: true }).catch(() => undefined);
-      if (inputs.deviceRequests?.length) throw new Error(gpuStartError(name, inputs, engineMessage(err)), { cause: err });
-      throw err;
+      throw new Error(startError(name, inputs, engineMessage(err)), { cause: err });
     }
     if (inputs.waitForHttp) {
       const problem = await waitForHttp(inputs.waitForHttp.url, inputs.waitForHttp.timeoutSeconds, async () => (await container.inspect()).State.Running);

@@ -385,7 +385,8 @@ type SocketWithAuth = IncomingMessage["socket"] & { [CONNECTION_AUTH]?: Connecti
 
 function provenOnConnection(req: IncomingMessage, table: RoutingTable, endpoint: string, credential: string): boolean {
   const m = (req.socket as SocketWithAuth)[CONNECTION_AUTH];
-  return m !== undefined && m.table === table && m.endpoint === endpoint && m.credential === credential && Date.now() < m.expiresAt;
+  // Keys never expire (Infinity): no clock read on their hot path.
+  return m !== undefined && m.table === table && m.endpoint === endpoint && m.credential === credential && (m.expiresAt === Infinity || Date.now() < m.expiresAt);
 }
 
 function rememberOnConnection(req: IncomingMessage, table: RoutingTable, endpoint: string, credential: string, expiresAt: number): void {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
-import { CONTAINER_REPLACE_FIELDS, containerName, containerProvider, diffContainer, dockerHealthcheck, type ContainerInputs } from "../../../src/providers/docker/container";
+import { CONTAINER_REPLACE_FIELDS, containerName, containerProvider, diffContainer, dockerHealthcheck, startError, type ContainerInputs } from "../../../src/providers/docker/container";
 
 const base: ContainerInputs = {
   name: "modelplane-dev-my-endpoint-blue-0",
@@ -117,5 +117,18 @@ describe("containerProvider.check", () => {
       { property: "image", reason: "image is required (a local tag such as modelplane/custom-server:abc123)" },
       { property: "binds", reason: 'bind source "rel/path" must be an absolute path' },
     ]);
+  });
+});
+
+describe("startError", () => {
+  it("a taken host port names the ports and the config keys; other failures keep the engine's words", () => {
+    const engine = "driver failed programming external connectivity on endpoint x: Error starting userland proxy: listen tcp4 127.0.0.1:35759: bind: address already in use";
+    assert.equal(
+      startError("modelplane-dev-server", { ports: [{ container: 8080, host: 35759 }] }, engine),
+      `container modelplane-dev-server could not start: one of its host ports (127.0.0.1:35759) is already in use by another process (engine: ${engine}). ` +
+        "Fix: stop what listens there, or choose other ports (the control plane's are the stack config modelplane:gatewayPort and modelplane:managementPort).",
+    );
+    assert.equal(startError("c-1", {}, "no such image"), "container c-1 could not start (engine: no such image)");
+    assert.match(startError("c-1", { deviceRequests: [{ Driver: "nvidia", Count: 1, Capabilities: [["gpu"]] }] }, "could not select device driver"), /no NVIDIA GPU support/);
   });
 });
