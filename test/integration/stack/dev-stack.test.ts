@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
-import { appendFile, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import execa from "execa";
@@ -300,6 +300,14 @@ test("8. kill -9 of pulumi up midway, then up again: converges with no duplicate
   }
   await child;
   t.diagnostic("killed pulumi up while it was creating a container");
+  // A kill during the checkpoint write can leave it torn ("failed to load checkpoint: EOF"); the
+  // file backend keeps the previous one beside it, which is the documented way back.
+  const checkpoint = path.join(stack.backendDir, ".pulumi/stacks/modelplane", `${STACK}.json`);
+  const torn = await readFile(checkpoint, "utf8").then((text) => { try { JSON.parse(text); return false; } catch { return true; } }, () => false);
+  if (torn) {
+    t.diagnostic("the kill tore the checkpoint: restoring the file backend's .bak");
+    await copyFile(`${checkpoint}.bak`, checkpoint);
+  }
   await stack.pulumi(["cancel", "--yes"], { reject: false });
   const r = await stack.pulumi(["up", "--yes", "--skip-preview"], { reject: false });
   if (r.exitCode !== 0) {
