@@ -1,8 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { protocolErrorBody } from "./gateway/errors";
 import { DEFAULT_BODY_LIMIT_BYTES, Gateway } from "./gateway/gateway";
 import { RuntimeRegistry } from "./gateway/table";
 import { UpstreamPools } from "./gateway/upstream";
+import { H1Server } from "./http/h1/server";
 import { Management } from "./management/api";
 import { Provisioner } from "./management/provisioner";
 import { GatewayMetrics } from "./metrics/metrics";
@@ -84,7 +86,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const registry = new RuntimeRegistry(pools, metrics);
   const tokenSecret = new Uint8Array(store.secret("token-signing"));
   const accessLog = typeof opts.accessLog === "function" ? opts.accessLog : opts.accessLog === false ? () => {} : stdoutLines();
-  const gateway = new Gateway({ pools, metrics, tokenSecret, bodyLimitBytes: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, accessLog, mirrorConcurrency: opts.mirrorConcurrency });
+  const bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const gateway = new Gateway({ pools, metrics, tokenSecret, accessLog, mirrorConcurrency: opts.mirrorConcurrency });
   let table = registry.build([], []);
   const refresh = (): void => {
     table = registry.build(store.listEndpoints(), store.listDeployments());
@@ -110,10 +113,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (d.provisioningState === "Creating" || d.provisioningState === "Updating") provisioner.start(d.endpoint_name, d.name, d.generation, d.config);
   }
 
-  const gw = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 300_000, headersTimeout: 15_000, keepAliveTimeout: 65_000 }, gateway.handle);
+  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, requestTimeoutMs: 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, errorBody: protocolErrorBody }, gateway.handle);
   const mg = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 15_000 }, management.handle);
   try {
-    const ga = await listen(gw, opts.gatewayPort, opts.gatewayHost ?? "0.0.0.0");
+    const ga = await gw.listen(opts.gatewayPort, opts.gatewayHost ?? "0.0.0.0");
     gatewayUrl = urlOf(ga);
     const ma = await listen(mg, opts.managementPort, opts.managementHost ?? "127.0.0.1");
     let closing: Promise<void> | undefined;
@@ -123,7 +126,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       close: () =>
         (closing ??= (async () => {
           provisioner.stopAll();
-          await Promise.all([closeServer(gw, 30_000), closeServer(mg, 5_000)]);
+          await Promise.all([gw.close(30_000), closeServer(mg, 5_000)]);
           registry.stopAll();
           await pools.close();
           store.close();
@@ -131,7 +134,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
   } catch (err) {
     provisioner.stopAll();
-    gw.close();
+    void gw.close(0);
     mg.close();
     registry.stopAll();
     await pools.close();

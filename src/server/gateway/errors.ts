@@ -9,6 +9,8 @@ export type GatewayErrorCode =
   | "method_not_allowed"
   | "request_timeout"
   | "payload_too_large"
+  | "expectation_failed"
+  | "headers_too_large"
   | "model_error"
   | "too_many_requests"
   | "upstream_connection_failed"
@@ -37,6 +39,8 @@ const STATUS: Record<GatewayErrorCode, number> = {
   method_not_allowed: 405,
   request_timeout: 408,
   payload_too_large: 413,
+  expectation_failed: 417,
+  headers_too_large: 431,
   model_error: 424,
   too_many_requests: 429,
   upstream_connection_failed: 502,
@@ -51,6 +55,12 @@ const STATUS: Record<GatewayErrorCode, number> = {
 export function failureStatus(err: unknown): { status: number; code: GatewayErrorCode; message: string } {
   if (err instanceof GatewayError) return { status: STATUS[err.code], code: err.code, message: err.message };
   return { status: 500, code: "internal_error", message: "the gateway failed to handle the request" };
+}
+
+/** The JSON error body of an answer the HTTP layer gives itself (bad framing, timeouts), by status. */
+export function protocolErrorBody(status: number, message: string): { contentType: string; body: Buffer } {
+  const code = (Object.keys(STATUS) as GatewayErrorCode[]).find((c) => STATUS[c] === status && c !== "not_found") ?? "bad_request";
+  return { contentType: "application/json; charset=utf-8", body: Buffer.from(JSON.stringify({ error: { code, message } })) };
 }
 
 /** Makes a user-supplied value safe to echo: printable ASCII only, bounded length. */

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
 import { performance } from "node:perf_hooks";
 import { keyMatches } from "../auth/keys";
 import { tokenExpiry } from "../auth/tokens";
-import { BodyAborted, BodyTooLarge, NAME_RE, bearer, pathSegments, readBody } from "../http/request";
+import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message";
+import { BodyAborted, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
 import { GatewayError, failureStatus, sanitize, upstreamFailure } from "./errors";
@@ -15,7 +16,8 @@ import { exchange, isTimeout, type UpstreamPools, type UpstreamResponse } from "
 
 /**
  * Default body limit: 100 MiB. Bodies are buffered (they may be mirrored and retried), so the limit
- * also bounds memory per request; lower it with bodyLimitBytes / --body-limit-bytes.
+ * also bounds memory per request; lower it with bodyLimitBytes / --body-limit-bytes. The HTTP layer
+ * (src/server/http/h1) enforces it.
  */
 export const DEFAULT_BODY_LIMIT_BYTES = 100 * 1024 * 1024;
 /** model_server of deployments whose /v2 routes (Open Inference Protocol) the gateway forwards. */
@@ -33,7 +35,6 @@ export interface GatewayOptions {
   pools: UpstreamPools;
   metrics: GatewayMetrics;
   tokenSecret: Uint8Array;
-  bodyLimitBytes: number;
   accessLog: (line: string) => void;
   mirrorConcurrency?: number;
 }
@@ -49,14 +50,14 @@ class RequestState {
   close = false;
 
   constructor(
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly req: H1Request,
+    readonly res: H1Response,
     readonly requestId: string,
     readonly started: number,
   ) {}
 
   /** Headers of every answer: x-request-id, the serving deployment once chosen, connection: close if set. */
-  headers(extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  headers(extra: ResponseHeaders): ResponseHeaders {
     extra["x-request-id"] = this.requestId;
     if (this.deployment !== undefined) extra[PIN_HEADER] = this.deployment;
     if (this.close) extra.connection = "close";
@@ -106,7 +107,7 @@ export class Gateway {
     return this.mirror.pending;
   }
 
-  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+  readonly handle = (req: H1Request, res: H1Response): void => {
     const started = performance.now();
     const incomingId = req.headers["x-request-id"];
     const requestId = typeof incomingId === "string" && REQUEST_ID_RE.test(incomingId) ? incomingId : randomUUID();
@@ -118,7 +119,7 @@ export class Gateway {
     const { req } = st;
     const seg = pathSegments(req.url);
     if (!seg) throw new GatewayError("bad_request", "malformed request path");
-    const method = req.method ?? "GET";
+    const method = req.method;
     if (seg.length === 1 && seg[0] === "healthz") return this.plain(st, method, 200, "ok\n");
     if (seg.length === 1 && seg[0] === "metrics") {
       if (method !== "GET") throw new GatewayError("method_not_allowed", "use GET");
@@ -170,7 +171,7 @@ export class Gateway {
 
     let body: Buffer;
     try {
-      body = await readBody(req, this.opts.bodyLimitBytes);
+      body = await req.body();
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         st.close = true;
@@ -194,21 +195,21 @@ export class Gateway {
         upstreamContentType: up.contentType,
       });
     }
-    const out: OutgoingHttpHeaders = { "content-length": up.body.length };
+    const out: ResponseHeaders = { "content-length": up.body.length };
     if (up.contentType !== undefined) out["content-type"] = up.contentType;
     this.send(st, up.status, out, up.body);
   }
 
-  private checkKey(req: IncomingMessage, route: EndpointRoute, table: RoutingTable): void {
-    const cred = bearer(req);
+  private checkKey(req: H1Request, route: EndpointRoute, table: RoutingTable): void {
+    const cred = bearer(req.headers.authorization);
     if (!cred) throw new GatewayError("unauthorized", "missing Authorization: Bearer credential");
     if (provenOnConnection(req, table, route.name, cred)) return;
     if (!keyMatches(cred, route.keyDigests)) throw new GatewayError("unauthorized", "invalid key");
     rememberOnConnection(req, table, route.name, cred, Infinity);
   }
 
-  private async checkToken(req: IncomingMessage, route: EndpointRoute, table: RoutingTable): Promise<void> {
-    const cred = bearer(req);
+  private async checkToken(req: H1Request, route: EndpointRoute, table: RoutingTable): Promise<void> {
+    const cred = bearer(req.headers.authorization);
     if (!cred) throw new GatewayError("unauthorized", "missing Authorization: Bearer credential");
     if (provenOnConnection(req, table, route.name, cred)) return;
     const expiresAt = await tokenExpiry(this.opts.tokenSecret, route.name, cred);
@@ -288,7 +289,8 @@ export class Gateway {
 
   private plain(st: RequestState, method: string, status: number, text: string): void {
     if (method !== "GET" && method !== "HEAD") throw new GatewayError("method_not_allowed", "use GET");
-    this.send(st, status, { "content-type": "text/plain" }, method === "HEAD" ? undefined : text);
+    // A HEAD answer carries the GET answer's headers; the HTTP layer leaves its body out.
+    this.send(st, status, { "content-type": "text/plain" }, text);
   }
 
   private fail(st: RequestState, err: unknown): void {
@@ -300,7 +302,7 @@ export class Gateway {
       this.logRequest(st);
       return;
     }
-    const headers: OutgoingHttpHeaders = {};
+    const headers: ResponseHeaders = {};
     if (status === 401) headers["www-authenticate"] = 'Bearer realm="modelplane"';
     if (err instanceof GatewayError && err.code === "model_error" && err.detail.upstreamStatus !== undefined) {
       headers["ms-azureml-model-error-statuscode"] = String(err.detail.upstreamStatus);
@@ -320,9 +322,8 @@ export class Gateway {
   }
 
   /** Every answer goes out here: the common headers, then one access-log line and the request metrics. */
-  private send(st: RequestState, status: number, headers: OutgoingHttpHeaders, body: Buffer | string | undefined): void {
-    st.res.writeHead(status, st.headers(headers));
-    st.res.end(body);
+  private send(st: RequestState, status: number, headers: ResponseHeaders, body: Buffer | string | undefined): void {
+    st.res.respond(status, st.headers(headers), body);
     this.logRequest(st);
   }
 
@@ -345,7 +346,7 @@ export class Gateway {
     // Same JSON line as ever (fields and order): time, request_id, method, path, status, duration_ms,
     // then the routing facts that are known. Built by hand: request_id (validated or a UUID), method
     // (an HTTP token) and path (sanitized) never need escaping; names go through JSON.stringify.
-    let line = `{"time":"${this.lastIso}","request_id":"${st.requestId}","method":${JSON.stringify(st.req.method)},"path":"${this.logPath(st.req.url ?? "")}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}`;
+    let line = `{"time":"${this.lastIso}","request_id":"${st.requestId}","method":${JSON.stringify(st.req.method)},"path":"${this.logPath(st.req.url)}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}`;
     if (st.endpoint !== undefined) line += `,"endpoint":${JSON.stringify(st.endpoint)}`;
     if (st.deployment !== undefined) line += `,"deployment":${JSON.stringify(st.deployment)}`;
     if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
@@ -381,19 +382,19 @@ interface ConnectionAuth {
   expiresAt: number;
 }
 const CONNECTION_AUTH = Symbol("modelplane.connectionAuth");
-type SocketWithAuth = IncomingMessage["socket"] & { [CONNECTION_AUTH]?: ConnectionAuth };
+type ConnectionWithAuth = { [CONNECTION_AUTH]?: ConnectionAuth };
 
-function provenOnConnection(req: IncomingMessage, table: RoutingTable, endpoint: string, credential: string): boolean {
-  const m = (req.socket as SocketWithAuth)[CONNECTION_AUTH];
+function provenOnConnection(req: H1Request, table: RoutingTable, endpoint: string, credential: string): boolean {
+  const m = (req.connection as ConnectionWithAuth)[CONNECTION_AUTH];
   // Keys never expire (Infinity): no clock read on their hot path.
   return m !== undefined && m.table === table && m.endpoint === endpoint && m.credential === credential && (m.expiresAt === Infinity || Date.now() < m.expiresAt);
 }
 
-function rememberOnConnection(req: IncomingMessage, table: RoutingTable, endpoint: string, credential: string, expiresAt: number): void {
-  (req.socket as SocketWithAuth)[CONNECTION_AUTH] = { table, endpoint, credential, expiresAt };
+function rememberOnConnection(req: H1Request, table: RoutingTable, endpoint: string, credential: string, expiresAt: number): void {
+  (req.connection as ConnectionWithAuth)[CONNECTION_AUTH] = { table, endpoint, credential, expiresAt };
 }
 
-function endpointFromRequest(req: IncomingMessage): string | undefined {
+function endpointFromRequest(req: H1Request): string | undefined {
   const h = req.headers[ENDPOINT_HEADER];
   if (typeof h === "string" && NAME_RE.test(h)) return h;
   const host = (req.headers.host ?? "").replace(/:\d+$/, "");
@@ -404,7 +405,7 @@ function endpointFromRequest(req: IncomingMessage): string | undefined {
   return first;
 }
 
-function forwardHeaders(req: IncomingMessage, requestId: string, deployment: string): Record<string, string> {
+function forwardHeaders(req: H1Request, requestId: string, deployment: string): Record<string, string> {
   const h: Record<string, string> = { "x-request-id": requestId, [PIN_HEADER]: deployment };
   for (const name of FORWARDED) {
     const v = req.headers[name];

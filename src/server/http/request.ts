@@ -92,9 +92,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(data);
 }
 
-/** The bearer credential of a request, if any. */
-export function bearer(req: IncomingMessage): string | undefined {
-  const h = req.headers.authorization;
+/** The bearer credential of an Authorization header value, if any. */
+export function bearer(h: string | undefined): string | undefined {
   if (!h) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
   return m?.[1];

@@ -59,7 +59,7 @@ export class Management {
       if (method !== "GET") throw new ApiError(405, "method_not_allowed", "use GET");
       return [200, { status: "ok" }];
     }
-    const cred = bearer(req);
+    const cred = bearer(req.headers.authorization);
     if (!cred || !secretEquals(cred, this.deps.managementToken)) throw new ApiError(401, "unauthorized", "missing or invalid management token");
     if (seg[0] !== "endpoints") throw new ApiError(404, "route_not_found", "no such route");
     const e = seg[1] ?? "";

@@ -1,0 +1,285 @@
+import type { Socket } from "node:net";
+import { HTTPParser } from "http-parser-js";
+import { H1Request, H1Response, responseHead, type ExchangeSink, type ResponseHeaders } from "./message";
+
+/** What a connection needs from its server: limits, the handler and the shared clock. */
+export interface ConnectionContext {
+  readonly maxHeaderSize: number;
+  readonly bodyLimitBytes: number;
+  readonly keepAliveSeconds: number;
+  /** The `date` header value, refreshed once a second. */
+  date(): string;
+  handle(req: H1Request, res: H1Response): void;
+  /** The body of an answer the HTTP layer gives itself (bad framing, timeouts). */
+  errorBody(status: number, message: string): { contentType: string; body: Buffer };
+  closed(conn: H1Connection): void;
+}
+
+/** A request the HTTP layer refuses before any handler sees it. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Headers that must appear at most once: a second copy would make routing, auth or framing ambiguous. */
+const SINGLE = new Set(["authorization", "host", "content-length", "content-type", "transfer-encoding", "expect", "x-request-id", "azureml-model-deployment", "x-modelplane-endpoint"]);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+// Control characters other than HTAB never belong in a header value.
+// eslint-disable-next-line no-control-regex
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const DIGITS = /^\d{1,15}$/;
+const METHODS = HTTPParser.methods;
+
+/** The request head as http-parser-js reports it. */
+interface HeadInfo {
+  versionMajor: number;
+  versionMinor: number;
+  headers: string[];
+  method: number;
+  url: string;
+  upgrade: boolean;
+  shouldKeepAlive: boolean;
+}
+
+/**
+ * One client connection: parses requests with http-parser-js, hands them to the handler one at a
+ * time (pipelined requests wait their turn, reading pauses meanwhile) and writes each answer as one
+ * head + body write. Framing the parser leaves open is refused here: duplicate framing or routing
+ * headers, Transfer-Encoding other than chunked or next to Content-Length, non-numeric
+ * Content-Length, upgrades, oversized heads.
+ */
+export class H1Connection implements ExchangeSink {
+  private readonly parser: InstanceType<typeof HTTPParser>;
+  /** Requests in arrival order; the first is the one being answered. */
+  private readonly queue: H1Request[] = [];
+  /** The request whose body is being read. */
+  private reading: H1Request | undefined;
+  /** When the first byte of a head not yet complete arrived (0: none). */
+  private headSince = 0;
+  /** When the connection last became idle. */
+  private idleSince: number;
+  /** Answer what is queued, then close. */
+  private closing = false;
+  private dead = false;
+  /** Refusals waiting behind earlier requests, answered when their turn comes (see dispatch). */
+  private readonly refusals = new Map<H1Request, { status: number; contentType: string; body: Buffer }>();
+
+  constructor(
+    readonly socket: Socket,
+    private readonly ctx: ConnectionContext,
+  ) {
+    const p = new HTTPParser(HTTPParser.REQUEST);
+    p.maxHeaderSize = ctx.maxHeaderSize;
+    p[HTTPParser.kOnHeadersComplete] = this.onHead as never;
+    p[HTTPParser.kOnBody] = this.onBody;
+    p[HTTPParser.kOnMessageComplete] = this.onMessageComplete;
+    this.parser = p;
+    this.idleSince = Date.now();
+    socket.on("data", this.onData);
+    socket.on("error", () => this.destroy());
+    socket.on("close", this.onClose);
+    // A half-closed client still gets its answers; nothing more can arrive.
+    socket.on("end", () => {
+      this.closing = true;
+      this.reading?.abort();
+      if (this.queue.length === 0) this.destroy();
+    });
+  }
+
+  /** No request is queued or being read. */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.headSince === 0;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.dead || this.closing) return;
+    let r: number | Error;
+    try {
+      r = this.parser.execute(chunk);
+    } catch (err) {
+      r = err as Error;
+    }
+    if (r instanceof Error) {
+      this.refuse(r instanceof Refusal ? r : /header size/.test(r.message) ? new Refusal(431, "request header fields too large") : new Refusal(400, "malformed HTTP request"));
+      return;
+    }
+    // Part of a head is in the parser (and no body is being read): the headers timeout runs from now.
+    const p = this.parser as unknown as { state: string; line: string };
+    if (this.reading !== undefined || (p.state === "REQUEST_LINE" && p.line === "")) this.headSince = 0;
+    else if (this.headSince === 0) this.headSince = Date.now();
+  };
+
+  /** http-parser-js passes the head as one object, or positionally once something flipped it to node's newer signature. */
+  private readonly onHead = (first: HeadInfo | number, ...rest: unknown[]): number => {
+    const h: HeadInfo =
+      typeof first === "number"
+        ? { versionMajor: first, versionMinor: rest[0] as number, headers: rest[1] as string[], method: rest[2] as number, url: rest[3] as string, upgrade: rest[6] as boolean, shouldKeepAlive: rest[7] as boolean }
+        : first;
+    if (h.upgrade) throw new Refusal(400, "protocol upgrades are not supported");
+    const raw = h.headers;
+    const headers: Record<string, string> = {};
+    let size = h.url.length;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      const value = raw[i + 1]!;
+      size += name.length + value.length + 4;
+      if (!TOKEN.test(name)) throw new Refusal(400, "malformed header name");
+      if (BAD_VALUE.test(value)) throw new Refusal(400, "control character in a header value");
+      const prev = headers[name];
+      if (prev === undefined) headers[name] = value;
+      else if (SINGLE.has(name)) throw new Refusal(400, `duplicate ${name} header`);
+      else headers[name] = `${prev}, ${value}`;
+    }
+    if (size > this.ctx.maxHeaderSize) throw new Refusal(431, "request header fields too large");
+    const te = headers["transfer-encoding"];
+    const cl = headers["content-length"];
+    if (te !== undefined && (te.toLowerCase() !== "chunked" || cl !== undefined)) throw new Refusal(400, "Transfer-Encoding must be exactly 'chunked' and never sent with Content-Length");
+    if (cl !== undefined && !DIGITS.test(cl)) throw new Refusal(400, "Content-Length must be a decimal number");
+    const expect = headers.expect;
+    if (expect !== undefined && expect.toLowerCase() !== "100-continue") throw new Refusal(417, "only 'Expect: 100-continue' is supported");
+    const req = new H1Request(METHODS[h.method] ?? "GET", h.url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
+    // Without a body the message is complete with its head (the parser says so right after this call).
+    if (te === undefined && (cl === undefined || Number(cl) === 0)) req.complete = true;
+    else if (cl !== undefined && Number(cl) > this.ctx.bodyLimitBytes) req.tooLarge = true;
+    req.expectsContinue = expect !== undefined && !req.complete;
+    this.headSince = 0;
+    this.reading = req;
+    this.queue.push(req);
+    if (this.queue.length === 1) this.dispatch(req);
+    // An earlier request is still being answered: stop reading until it is (bounded read-ahead).
+    else this.socket.pause();
+    return 0;
+  };
+
+  private readonly onBody = (chunk: Buffer, start: number, len: number): void => {
+    this.reading?.push(start === 0 && len === chunk.length ? chunk : chunk.subarray(start, start + len));
+  };
+
+  private readonly onMessageComplete = (): void => {
+    const req = this.reading;
+    this.reading = undefined;
+    req?.end();
+  };
+
+  private dispatch(req: H1Request): void {
+    const refusal = this.refusals.get(req);
+    if (refusal !== undefined) {
+      this.refusals.delete(req);
+      this.respond(req, refusal.status, { "content-type": refusal.contentType }, refusal.body);
+      return;
+    }
+    const res = new H1Response(req, this);
+    try {
+      this.ctx.handle(req, res);
+    } catch (err) {
+      console.error(`http handler failed: ${(err as Error)?.stack ?? String(err)}`);
+      this.closing = true;
+      res.respond(500, {});
+    }
+  }
+
+  continueBody(req: H1Request): void {
+    if (!req.expectsContinue || this.dead) return;
+    req.expectsContinue = false;
+    this.socket.write("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+  }
+
+  respond(req: H1Request, status: number, headers: ResponseHeaders, body: Buffer | string | undefined): void {
+    // Only the request at the head of the queue is ever handed out, so only it can answer.
+    if (req.responded || this.dead || this.queue[0] !== req) return;
+    req.responded = true;
+    // A body not read to its end leaves the stream mid-message: the connection cannot be reused.
+    const keepAlive = req.keepAlive && req.complete && !this.closing && headers.connection !== "close";
+    const bytes = body === undefined ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.length;
+    if (headers["content-length"] === undefined && !(status === 204 || status === 304 || status < 200)) headers["content-length"] = bytes;
+    const head = responseHead(status, headers, this.ctx.date(), keepAlive, this.ctx.keepAliveSeconds);
+    const s = this.socket;
+    if (body === undefined || bytes === 0 || req.method === "HEAD") s.write(head, "latin1");
+    else if (typeof body === "string") s.write(head + body, "utf8");
+    else {
+      s.cork();
+      s.write(head, "latin1");
+      s.write(body);
+      s.uncork();
+    }
+    this.queue.shift();
+    if (!keepAlive) {
+      this.closing = true;
+      this.reading?.abort();
+      for (const q of this.queue) q.abort();
+      this.queue.length = 0;
+      this.dead = true;
+      s.end();
+      return;
+    }
+    // At most the request now answered next is read ahead (it may still be mid-body).
+    if (this.queue.length <= 1 && s.isPaused()) s.resume();
+    const next = this.queue[0];
+    if (next !== undefined) this.dispatch(next);
+    else this.idleSince = Date.now();
+  }
+
+  /** Answers a refused request (in turn, after the ones before it), then closes. */
+  private refuse(r: Refusal): void {
+    this.closing = true;
+    this.socket.pause();
+    const { contentType, body } = this.ctx.errorBody(r.status, r.message);
+    const req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
+    req.complete = true;
+    this.reading?.abort();
+    this.reading = undefined;
+    this.queue.push(req);
+    if (this.queue.length === 1) this.respond(req, r.status, { "content-type": contentType }, body);
+    else this.refusals.set(req, { status: r.status, contentType, body });
+  }
+
+  /** Enforces the header, body and idle timeouts; called about once a second. */
+  sweep(now: number, t: { headersMs: number; requestMs: number; keepAliveMs: number }): void {
+    if (this.dead) return;
+    const reading = this.reading;
+    if (reading !== undefined && now - reading.startedAt > t.requestMs) {
+      // The handler waiting for this body gets BodyAborted; its later answer is a no-op.
+      if (this.queue[0] === reading && !reading.responded) this.answerTimeout(reading);
+      else this.destroy();
+      reading.abort();
+    } else if (this.headSince !== 0 && now - this.headSince > t.headersMs) {
+      if (this.queue.length === 0) this.answerTimeout(undefined);
+    } else if (this.queue.length === 0 && this.headSince === 0 && now - this.idleSince > t.keepAliveMs) {
+      this.destroy();
+    }
+  }
+
+  /** 408 for the request being read, or for a head that never completed; then the connection closes. */
+  private answerTimeout(req: H1Request | undefined): void {
+    this.closing = true;
+    const { contentType, body } = this.ctx.errorBody(408, "the request was not received in time");
+    if (req === undefined) {
+      req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
+      req.complete = true;
+      this.queue.push(req);
+    }
+    this.respond(req, 408, { "content-type": contentType }, body);
+  }
+
+  /** Stops taking requests: idle now means closed now; otherwise after the answers owed. */
+  shutdown(): void {
+    this.closing = true;
+    if (this.idle) this.destroy();
+  }
+
+  destroy(): void {
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.dead = true;
+  }
+
+  private readonly onClose = (): void => {
+    this.dead = true;
+    this.reading?.abort();
+    for (const q of this.queue) q.abort();
+    this.ctx.closed(this);
+  };
+}

@@ -1,0 +1,143 @@
+import { STATUS_CODES } from "node:http";
+import { BodyAborted, BodyTooLarge } from "../request";
+
+/** Request headers by lower-case name; repeated list-valued headers are joined with ", ". */
+export type RequestHeaders = Readonly<Record<string, string | undefined>>;
+/** Response headers by name; undefined values are left out. */
+export type ResponseHeaders = Record<string, string | number | undefined>;
+
+/** What a request's connection does for it; implemented by the connection (see connection.ts). */
+export interface ExchangeSink {
+  respond(req: H1Request, status: number, headers: ResponseHeaders, body: Buffer | string | undefined): void;
+  /** The request asked for its body: send `100 Continue` if the client waits for one. */
+  continueBody(req: H1Request): void;
+  destroy(): void;
+}
+
+/**
+ * One request of a connection. The head is parsed; the body arrives as the connection reads it and
+ * is buffered up to the body limit, so `body()` resolves once the whole message is in.
+ */
+export class H1Request {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** The whole message has been read. */
+  complete = false;
+  /** The body is (declared or turned out) larger than the limit; it is not buffered. */
+  tooLarge = false;
+  /** The client sent `Expect: 100-continue` and has not been told to go on yet. */
+  expectsContinue = false;
+  responded = false;
+  private waiter: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly headers: RequestHeaders,
+    /** The connection may be reused after this request (HTTP/1.1 without `Connection: close`, or 1.0 keep-alive). */
+    readonly keepAlive: boolean,
+    /** Identity of the keep-alive connection; handlers may attach per-connection facts to it. */
+    readonly connection: object,
+    readonly startedAt: number,
+    private readonly limit: number,
+    private readonly sink: ExchangeSink,
+  ) {}
+
+  /** The whole body; rejects with BodyTooLarge past the limit or BodyAborted when the client goes away. */
+  body(): Promise<Buffer> {
+    if (this.tooLarge) return Promise.reject(new BodyTooLarge(this.limit));
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.complete) return Promise.resolve(this.joined());
+    if (this.expectsContinue) this.sink.continueBody(this);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /** @internal A piece of the body, as parsed. */
+  push(chunk: Buffer): void {
+    if (this.tooLarge || this.failure) return;
+    this.size += chunk.length;
+    if (this.size > this.limit) {
+      this.tooLarge = true;
+      this.chunks = [];
+      this.settle(new BodyTooLarge(this.limit));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  /** @internal The message is complete. */
+  end(): void {
+    this.complete = true;
+    if (this.waiter && !this.tooLarge && !this.failure) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve(this.joined());
+    }
+  }
+
+  /** @internal The client went away, or the body timed out, before the message was complete. */
+  abort(): void {
+    if (this.complete || this.failure) return;
+    this.failure = new BodyAborted();
+    this.settle(this.failure);
+  }
+
+  private settle(err: Error): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(err);
+  }
+
+  private joined(): Buffer {
+    const c = this.chunks;
+    return c.length === 1 ? c[0]! : Buffer.concat(c, this.size);
+  }
+}
+
+/** The answer to one request: written whole (head and body) by one `respond`. */
+export class H1Response {
+  statusCode = 0;
+
+  constructor(
+    private readonly req: H1Request,
+    private readonly sink: ExchangeSink,
+  ) {}
+
+  get headersSent(): boolean {
+    return this.req.responded;
+  }
+
+  respond(status: number, headers: ResponseHeaders, body?: Buffer | string): void {
+    if (this.req.responded) return;
+    this.statusCode = status;
+    this.sink.respond(this.req, status, headers, body);
+  }
+
+  /** Drops the connection without an answer. */
+  destroy(): void {
+    this.sink.destroy();
+  }
+}
+
+/** Characters that would end a header line (response splitting) or are never valid in one. */
+const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
+const REASONS = new Map<number, string>(Object.entries(STATUS_CODES).map(([k, v]) => [Number(k), v ?? "Unknown"]));
+
+/**
+ * The response head: status line, the given headers (unsafe values left out), then `date`,
+ * `connection` and `keep-alive` unless given. Latin-1 text; `content-length` is the caller's.
+ */
+export function responseHead(status: number, headers: ResponseHeaders, date: string, keepAlive: boolean, keepAliveSeconds: number): string {
+  let head = `HTTP/1.1 ${status} ${REASONS.get(status) ?? "Unknown"}\r\n`;
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined || name === "connection") continue;
+    const s = typeof v === "number" ? String(v) : v;
+    if (UNSAFE_HEADER_VALUE.test(s)) continue;
+    head += `${name}: ${s}\r\n`;
+  }
+  if (headers.date === undefined) head += `date: ${date}\r\n`;
+  head += keepAlive ? `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n\r\n` : "connection: close\r\n\r\n";
+  return head;
+}

@@ -1,0 +1,242 @@
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { H1Server, type H1ServerOptions } from "../../../src/server/http/h1/server";
+import type { H1Request, H1Response } from "../../../src/server/http/h1/message";
+import { BodyAborted, BodyTooLarge } from "../../../src/server/http/request";
+
+/** What a raw client saw: everything the server wrote, and whether it closed the connection. */
+interface Seen {
+  text: string;
+  closed: boolean;
+}
+
+const errorBody = (status: number, message: string): { contentType: string; body: Buffer } => ({ contentType: "application/json", body: Buffer.from(JSON.stringify({ status, message })) });
+
+/** Echo handler: answers with method, url, a few headers and the body it read (or the body error). */
+function echo(req: H1Request, res: H1Response): void {
+  req.body().then(
+    (b) => res.respond(200, { "content-type": "application/json" }, JSON.stringify({ method: req.method, url: req.url, auth: req.headers.authorization ?? null, accept: req.headers.accept ?? null, body: b.toString() })),
+    (err: Error) => res.respond(err instanceof BodyTooLarge ? 413 : 400, { connection: "close" }, err.name),
+  );
+}
+
+describe("HTTP/1.1 layer (net + http-parser-js)", () => {
+  const servers: H1Server[] = [];
+  const sockets: Socket[] = [];
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await Promise.all(servers.map((s) => s.close(100)));
+  });
+
+  const start = async (handler: (req: H1Request, res: H1Response) => void = echo, opts: Partial<H1ServerOptions> = {}): Promise<number> => {
+    const s = new H1Server({ bodyLimitBytes: 1024, errorBody, ...opts }, handler);
+    servers.push(s);
+    return (await s.listen(0, "127.0.0.1")).port;
+  };
+
+  /** Opens a raw connection, writes `parts` (pausing `gapMs` between them), and collects output until close or `waitMs`. */
+  const raw = (port: number, parts: string[], waitMs = 400, gapMs = 0, halfClose = false): Promise<Seen> =>
+    new Promise((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      sockets.push(s);
+      let text = "";
+      let done = false;
+      const finish = (closed: boolean): void => {
+        if (done) return;
+        done = true;
+        s.destroy();
+        resolve({ text, closed });
+      };
+      s.on("data", (d) => (text += d.toString("latin1")));
+      s.on("close", () => finish(true));
+      s.on("error", () => finish(true));
+      s.on("connect", async () => {
+        for (const p of parts) {
+          s.write(p);
+          if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+        }
+        if (halfClose) s.end();
+      });
+      setTimeout(() => finish(false), waitMs);
+    });
+
+  const statuses = (text: string): number[] => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+  /** The JSON bodies of the answers, in order (answers follow each other with no separator). */
+  const bodies = (text: string): unknown[] =>
+    text
+      .split(/(?=HTTP\/1\.1 \d{3} )/)
+      .map((a) => a.slice(a.indexOf("\r\n\r\n") + 4))
+      .filter((b) => b.startsWith("{"))
+      .map((b) => JSON.parse(b));
+  const post = (path: string, body: string, extra = ""): string => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+
+  it("keeps a connection alive across requests and answers with length, date and keep-alive headers", async () => {
+    const port = await start();
+    const seen = await raw(port, [post("/a", "one"), post("/b", "two")], 300, 50);
+    assert.deepEqual(statuses(seen.text), [200, 200]);
+    assert.equal(seen.closed, false);
+    assert.deepEqual(
+      bodies(seen.text).map((b) => (b as { url: string; body: string }).url + ":" + (b as { body: string }).body),
+      ["/a:one", "/b:two"],
+    );
+    assert.match(seen.text, /^content-length: \d+\r$/m);
+    assert.match(seen.text, /^date: .+ GMT\r$/m);
+    assert.match(seen.text, /^connection: keep-alive\r\nkeep-alive: timeout=65\r$/m);
+  });
+
+  it("answers pipelined requests in order even when the later one is faster", async () => {
+    const port = await start((req, res) => {
+      const delay = req.url === "/slow" ? 80 : 0;
+      void req.body().then((b) => setTimeout(() => res.respond(200, {}, `{"url":"${req.url}","n":${b.length}}`), delay));
+    });
+    const seen = await raw(port, [post("/slow", "abc") + post("/fast", "de") + "GET /third HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    assert.deepEqual(bodies(seen.text), [
+      { url: "/slow", n: 3 },
+      { url: "/fast", n: 2 },
+      { url: "/third", n: 0 },
+    ]);
+  });
+
+  it("decodes chunked bodies, also when chunks arrive in pieces", async () => {
+    const port = await start();
+    const seen = await raw(port, ["POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n", "5\r\npedia\r\n", "0\r\n\r\n"], 400, 30);
+    assert.deepEqual(statuses(seen.text), [200]);
+    assert.equal((bodies(seen.text)[0] as { body: string }).body, "Wikipedia");
+  });
+
+  it("sends 100 Continue only when the handler asks for the body", async () => {
+    let asked = 0;
+    const port = await start((req, res) => {
+      if (req.url === "/refuse") return res.respond(401, {}, "no");
+      asked++;
+      echo(req, res);
+    });
+    const ok = await raw(port, ["POST /take HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n", "hi"], 400, 100);
+    assert.match(ok.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+    const refused = await raw(port, ["POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"]);
+    assert.doesNotMatch(refused.text, /100 Continue/);
+    assert.deepEqual(statuses(refused.text), [401]);
+    // The unread body leaves the stream mid-message: the connection is closed, not reused.
+    assert.equal(refused.closed, true);
+    assert.equal(asked, 1);
+    assert.deepEqual(statuses((await raw(port, ["POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nExpect: gzip\r\n\r\nx"])).text), [417]);
+  });
+
+  it("refuses ambiguous framing with 400 and closes (no request smuggling)", async () => {
+    let handled = 0;
+    const port = await start((req, res) => {
+      handled++;
+      echo(req, res);
+    });
+    const cases = [
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc",
+      "POST /a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\nContent-Length: 0\r\n\r\n",
+      "POST /a HTTP/1.1\r\nHost: x\r\nX-Bad\u0001Name: 1\r\nContent-Length: 0\r\n\r\n",
+      "POST /a HTTP/1.1\r\nHost: x\r\nX-Ctl: a\u0007b\r\nContent-Length: 0\r\n\r\n",
+      "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "GARBAGE\r\n\r\n",
+    ];
+    for (const c of cases) {
+      const seen = await raw(port, [c]);
+      assert.deepEqual(statuses(seen.text), [400], JSON.stringify(c));
+      assert.match(seen.text, /^connection: close\r$/m);
+      assert.equal(seen.closed, true, JSON.stringify(c));
+    }
+    assert.equal(handled, 0);
+  });
+
+  it("answers 431 to an oversized head, whole or in pieces", async () => {
+    const port = await start(echo, { maxHeaderSize: 2048 });
+    const big = `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(3000)}\r\n\r\n`;
+    assert.deepEqual(statuses((await raw(port, [big])).text), [431]);
+    const pieces = big.match(/[\s\S]{1,500}/g)!;
+    const seen = await raw(port, pieces, 600, 20);
+    assert.deepEqual(statuses(seen.text), [431]);
+    assert.equal(seen.closed, true);
+  });
+
+  it("passes the body limit to the handler: declared or actual, as BodyTooLarge", async () => {
+    const port = await start(echo, { bodyLimitBytes: 10 });
+    assert.deepEqual(statuses((await raw(port, [post("/a", "x".repeat(11))])).text), [413]);
+    const chunked = await raw(port, ["POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"]);
+    assert.deepEqual(statuses(chunked.text), [413]);
+    assert.equal(chunked.closed, true);
+    assert.deepEqual(statuses((await raw(port, [post("/a", "x".repeat(10))])).text), [200]);
+  });
+
+  it("times out a slow head (408) and a stalled body (408; the handler sees BodyAborted); closes idle connections", async () => {
+    const errors: string[] = [];
+    const port = await start(
+      (req, res) => {
+        req.body().then(
+          () => res.respond(200, {}, "ok"),
+          (err: Error) => {
+            errors.push(err.constructor.name);
+            res.respond(400, {}, "late");
+          },
+        );
+      },
+      { headersTimeoutMs: 150, requestTimeoutMs: 300, keepAliveTimeoutMs: 200 },
+    );
+    const slowHead = await raw(port, ["POST /a HTTP/1.1\r\n", "Host: x\r\n"], 800, 50);
+    assert.deepEqual(statuses(slowHead.text), [408]);
+    assert.equal(slowHead.closed, true);
+    const stalled = await raw(port, ["POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"], 1000);
+    assert.deepEqual(statuses(stalled.text), [408]);
+    assert.equal(stalled.closed, true);
+    assert.deepEqual(errors, [BodyAborted.name]);
+    const idle = await raw(port, [post("/a", "")], 1000);
+    assert.deepEqual(statuses(idle.text), [200]);
+    assert.equal(idle.closed, true, "an idle keep-alive connection is closed after keepAliveTimeoutMs");
+  });
+
+  it("omits the body of a HEAD answer but keeps its length; closes HTTP/1.0 connections", async () => {
+    const port = await start((_req, res) => res.respond(200, { "content-type": "text/plain" }, "hello"));
+    const head = await raw(port, ["HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    assert.match(head.text, /^content-length: 5\r$/m);
+    assert.ok(head.text.endsWith("\r\n\r\n"), JSON.stringify(head.text));
+    const old = await raw(port, ["GET / HTTP/1.0\r\n\r\n"]);
+    assert.match(old.text, /^connection: close\r$/m);
+    assert.ok(old.text.endsWith("hello"));
+    assert.equal(old.closed, true);
+  });
+
+  it("leaves out a header value that would split the response", async () => {
+    const port = await start((_req, res) => res.respond(200, { "x-safe": "a", "x-evil": "a\r\nset-cookie: pwned=1" }, "ok"));
+    const seen = await raw(port, ["GET / HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    assert.match(seen.text, /^x-safe: a\r$/m);
+    assert.doesNotMatch(seen.text, /set-cookie|x-evil/i);
+  });
+
+  it("answers a client that half-closes after sending its request", async () => {
+    const port = await start((req, res) => void req.body().then((b) => setTimeout(() => res.respond(200, {}, `got ${b.length}`), 50)));
+    const seen = await raw(port, [post("/a", "abcd")], 600, 0, true);
+    assert.deepEqual(statuses(seen.text), [200]);
+    assert.ok(seen.text.endsWith("got 4"));
+    assert.equal(seen.closed, true);
+  });
+
+  it("closes gracefully: the request in flight is answered, idle connections close, close() resolves", async () => {
+    let release: () => void = () => {};
+    const s = new H1Server({ bodyLimitBytes: 1024, errorBody }, (req, res) => {
+      if (req.url === "/wait") release = () => res.respond(200, {}, "finished");
+      else res.respond(200, {}, "quick");
+    });
+    const { port } = await s.listen(0, "127.0.0.1");
+    const idle = raw(port, ["GET /q HTTP/1.1\r\nHost: x\r\n\r\n"], 2000);
+    const busy = raw(port, ["GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"], 2000);
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = s.close(5000);
+    setTimeout(() => release(), 100);
+    await closed;
+    const [i, b] = await Promise.all([idle, busy]);
+    assert.ok(i.text.endsWith("quick") && i.closed, JSON.stringify(i));
+    assert.ok(b.text.endsWith("finished") && b.closed, JSON.stringify(b));
+    assert.match(b.text, /^connection: close\r$/m);
+    assert.equal(s.listening, false);
+  });
+});
