@@ -12,6 +12,7 @@
 // direct, nginx, the gateway and the gateway with mirror back to back; the table shows each target's
 // median over the rounds and every goal ratio is the median of the per-round ratios, so a slow
 // minute hurts both sides of a ratio alike. Each round's figures and the CPU steal seen are printed.
+// The paced runs (added p99 at half the gateway's saturation rate) also go in rounds, direct then gateway.
 //
 // Flags: --quick (short runs), --rounds N, --seconds N, --connections N, --runtime bundle|tsx,
 //        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
@@ -362,9 +363,20 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     const ngxR = medianResult(rounds.map((r) => r.nginx));
     const gateway = medianResult(rounds.map((r) => r.gateway));
     const mirrored = medianResult(rounds.map((r) => r.mirrored));
+    // Added latency at half the gateway's saturation rate, also in rounds (direct, then gateway):
+    // a p99 is the slowest 1 % of one run, so one stall of the host can move it; the goal uses the
+    // median of the per-round differences. (Pacing both side by side in one loader would overload
+    // the load core and measure the loader instead.)
     const half = Math.floor(gateway.rps / 2);
-    const directHalf = await paced(`direct @${half}/s`, "direct", half);
-    const gatewayHalf = await paced(`gateway @${half}/s`, "gateway", half);
+    const pacedRounds: { direct: Result; gateway: Result }[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const d = await paced(`direct @${half}/s`, "direct", half);
+      const g = await paced(`gateway @${half}/s`, "gateway", half);
+      pacedRounds.push({ direct: d, gateway: g });
+      console.log(`paced round ${i + 1}/${ROUNDS} @${half}/s: p50 direct ${d.p50.toFixed(2)} ms, gateway ${g.p50.toFixed(2)} ms; p99 direct ${d.p99.toFixed(2)} ms, gateway ${g.p99.toFixed(2)} ms (added ${(g.p99 - d.p99).toFixed(2)} ms)`);
+    }
+    const directHalf = medianResult(pacedRounds.map((r) => r.direct));
+    const gatewayHalf = medianResult(pacedRounds.map((r) => r.gateway));
     const peak = rssMb(server.pid!);
     let heap = "";
     try {
@@ -385,7 +397,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     }
     const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
     const maxRss = Math.max(...rows.map((r) => r.rss ?? 0));
-    const added = gatewayHalf.p99 - directHalf.p99;
+    const added = median(pacedRounds.map((r) => r.gateway.p99 - r.direct.p99));
     const ratio = median(rounds.map((r) => r.gateway.rps / r.nginx.rps));
     const cost = median(rounds.map((r) => 1 - r.mirrored.rps / r.gateway.rps));
     const goals: [string, string, string, boolean][] = [
@@ -397,9 +409,9 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     console.log("");
     console.log(["goal".padEnd(34), "measured".padStart(10), "target".padStart(10), "".padStart(5)].join(" "));
     for (const [g, v, t, ok] of goals) console.log([g.padEnd(34), v.padStart(10), t.padStart(10), (ok ? "PASS" : "FAIL").padStart(5)].join(" "));
-    console.log(`saturation figures: medians of ${ROUNDS} rounds; goal ratios: medians of per-round ratios; CPU steal during the rounds ${steal}`);
+    console.log(`figures: medians of ${ROUNDS} rounds; goals: medians of per-round ratios (throughput, mirror) and differences (p99); CPU steal during the saturation rounds ${steal}`);
     console.log(`gateway/direct throughput ${pct(gateway.rps / direct.rps)}; gateway RSS idle ${idleRss.toFixed(0)} MB, peak (VmHWM) ${peak.hwm.toFixed(0)} MB${heap}`);
-    const bad = [...rows, ...rounds.flatMap((r) => [r.direct, r.nginx, r.gateway, r.mirrored])].filter((r) => r.errors > 0 || r.non2xx > 0);
+    const bad = [...rows, ...rounds.flatMap((r) => [r.direct, r.nginx, r.gateway, r.mirrored]), ...pacedRounds.flatMap((r) => [r.direct, r.gateway])].filter((r) => r.errors > 0 || r.non2xx > 0);
     if (bad.length > 0) console.log(`WARNING: errors or non-2xx answers in: ${[...new Set(bad.map((r) => r.name))].join(", ")}`);
   } finally {
     for (const c of children) c.kill("SIGTERM");
