@@ -12,6 +12,8 @@ export interface Instance {
   readonly scoringPath: string;
   readonly swaggerPath: string | undefined;
   readonly readinessUrl: string;
+  /** The access log's `,"instance":...` field, encoded once. */
+  readonly logField: string;
   healthy: boolean;
   outstanding: number;
   consecutiveFailures: number;
@@ -50,6 +52,7 @@ export class DeploymentRuntime implements DeploymentGaugeSource {
         scoringPath: scoring.path,
         swaggerPath: config.routes.swagger ? joinUrl(i.url, config.routes.swagger).path : undefined,
         readinessUrl: joinUrl(i.url, config.routes.readiness).href,
+        logField: `,"instance":${JSON.stringify(i.id)}`,
         healthy: true,
         outstanding: 0,
         consecutiveFailures: 0,

@@ -44,7 +44,7 @@ class RequestState {
   endpoint: string | undefined = undefined;
   deployment: string | undefined = undefined;
   mirrored: boolean | undefined = undefined;
-  instance: string | undefined = undefined;
+  instance: Instance | undefined = undefined;
   upstream_status: number | undefined = undefined;
   /** Answer with `connection: close` (after refusing a body). */
   close = false;
@@ -68,6 +68,8 @@ class RequestState {
 /** Metric children of one endpoint/deployment pair, bound once so the hot path does no label hashing. */
 interface SeriesChildren {
   readonly labels: { endpoint: string; deployment: string };
+  /** The access log's `,"endpoint":...,"deployment":...` fields, encoded once. */
+  readonly logFields: string;
   latency?: { observe(v: number): void };
   readonly requests: Map<number, { inc(): void }>;
 }
@@ -94,7 +96,10 @@ export class Gateway {
     let byDep = this.series.get(endpoint);
     if (byDep === undefined) this.series.set(endpoint, (byDep = new Map()));
     let c = byDep.get(deployment);
-    if (c === undefined) byDep.set(deployment, (c = { labels: { endpoint, deployment }, requests: new Map() }));
+    if (c === undefined) {
+      const logFields = `,"endpoint":${JSON.stringify(endpoint)}${deployment === "" ? "" : `,"deployment":${JSON.stringify(deployment)}`}`;
+      byDep.set(deployment, (c = { labels: { endpoint, deployment }, logFields, requests: new Map() }));
+    }
     return c;
   }
 
@@ -237,7 +242,7 @@ export class Gateway {
       for (let attempt = 0; attempt < 2; attempt++) {
         const inst = runtime.pick(tried);
         if (!inst) throw new GatewayError("no_healthy_instance", `deployment '${runtime.name}' has no healthy instance`);
-        st.instance = inst.id;
+        st.instance = inst;
         inst.outstanding++;
         try {
           const up = target
@@ -274,7 +279,7 @@ export class Gateway {
       this.send(st, 200, { "content-type": "application/json", "content-length": body.length }, body);
       return;
     }
-    st.instance = inst.id;
+    st.instance = inst;
     const timeoutMs = runtime.config.request_settings.request_timeout_ms;
     let up: UpstreamResponse;
     try {
@@ -330,6 +335,7 @@ export class Gateway {
   private logRequest(st: RequestState): void {
     const ms = performance.now() - st.started;
     const status = st.res.statusCode;
+    let routed = "";
     if (st.endpoint !== undefined) {
       const { metrics } = this.opts;
       const s = this.seriesOf(st.endpoint, st.deployment ?? "");
@@ -337,6 +343,7 @@ export class Gateway {
       if (requests === undefined) s.requests.set(status, (requests = metrics.requests.labels({ ...s.labels, status: String(status) })));
       requests.inc();
       (s.latency ??= metrics.latency.labels(s.labels)).observe(ms / 1000);
+      routed = s.logFields;
     }
     const now = Date.now();
     if (now !== this.lastMs) {
@@ -345,12 +352,12 @@ export class Gateway {
     }
     // Same JSON line as ever (fields and order): time, request_id, method, path, status, duration_ms,
     // then the routing facts that are known. Built by hand: request_id (validated or a UUID), method
-    // (an HTTP token) and path (sanitized) never need escaping; names go through JSON.stringify.
-    let line = `{"time":"${this.lastIso}","request_id":"${st.requestId}","method":${JSON.stringify(st.req.method)},"path":"${this.logPath(st.req.url)}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}`;
-    if (st.endpoint !== undefined) line += `,"endpoint":${JSON.stringify(st.endpoint)}`;
-    if (st.deployment !== undefined) line += `,"deployment":${JSON.stringify(st.deployment)}`;
+    // (an HTTP token) and path (sanitized) never need escaping; names are JSON-encoded once per series
+    // or instance.
+    // (method: the HTTP layer accepts only method tokens, which never need escaping.)
+    let line = `{"time":"${this.lastIso}","request_id":"${st.requestId}","method":"${st.req.method}","path":"${this.logPath(st.req.url)}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}${routed}`;
     if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
-    if (st.instance !== undefined) line += `,"instance":${JSON.stringify(st.instance)}`;
+    if (st.instance !== undefined) line += st.instance.logField;
     if (st.upstream_status !== undefined) line += `,"upstream_status":${st.upstream_status}`;
     this.opts.accessLog(`${line}}`);
   }

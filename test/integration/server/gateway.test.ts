@@ -47,6 +47,21 @@ describe("gateway", () => {
     assert.equal(swagger.status, 200);
     const hostBased = await fetch(`${h.server.gatewayUrl}/score`, { method: "POST", headers: { authorization: `Bearer ${key}`, "x-modelplane-endpoint": "split" }, body: "{}" });
     assert.equal(hostBased.status, 200);
+    // One JSON access-log line per request, with the routing facts (built by hand, so checked here).
+    const lines = h.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const hostLine = lines.find((l) => l.request_id === hostBased.headers.get("x-request-id"));
+    assert.ok(hostLine, "the host-based request is logged");
+    assert.deepEqual(Object.keys(hostLine), ["time", "request_id", "method", "path", "status", "duration_ms", "endpoint", "deployment", "instance", "upstream_status"]);
+    assert.equal(hostLine.method, "POST");
+    assert.equal(hostLine.path, "/score");
+    assert.equal(hostLine.status, 200);
+    assert.equal(hostLine.endpoint, "split");
+    assert.equal(hostLine.deployment, hostBased.headers.get("azureml-model-deployment"));
+    assert.equal(hostLine.upstream_status, 200);
+    assert.ok(typeof hostLine.duration_ms === "number" && hostLine.duration_ms >= 0);
+    assert.ok(!Number.isNaN(Date.parse(String(hostLine.time))));
+    const ghostLine = lines.find((l) => l.request_id === ghost.headers.get("x-request-id"));
+    assert.deepEqual([ghostLine?.status, ghostLine?.endpoint, ghostLine?.deployment], [404, "split", undefined]);
   });
 
   it("pins to a 0% deployment; 404 when no deployment has weight", async () => {
