@@ -291,6 +291,77 @@ describe("gateway", () => {
   });
 });
 
+describe("gateway request bodies", () => {
+  let h: Harness;
+  let model: Upstream;
+  let key = "";
+  before(async () => {
+    h = await startHarness({ bodyLimitBytes: 64 * 1024 });
+    // A model that parses JSON like a scoring script does: 400 with its own reason on bad JSON.
+    model = await startUpstream("strict", (_req, res, body) => {
+      try {
+        const parsed = JSON.parse(body) as { data: number[] };
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ sum: parsed.data.reduce((a, x) => a + x, 0), bytes: Buffer.byteLength(body) }));
+      } catch {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "invalid JSON in request body" }));
+      }
+    });
+    key = await setupEndpoint(h, "bodies", { strict: [model.url] }, { strict: 100 });
+  });
+  after(async () => {
+    await h?.close();
+    await model?.close();
+  });
+
+  it("relays the model's answer to bad JSON as 424 with its status, reason and body", async () => {
+    const r = await score(h.server.gatewayUrl, "bodies", key, "{not json");
+    assert.equal(r.status, 424);
+    assert.equal(r.headers.get("ms-azureml-model-error-statuscode"), "400");
+    assert.equal(r.headers.get("ms-azureml-model-error-reason"), "Bad Request");
+    assert.deepEqual(JSON.parse(r.text), { error: "invalid JSON in request body" });
+    const ok = await score(h.server.gatewayUrl, "bodies", key, { data: [1, 2, 3] });
+    assert.equal(ok.status, 200);
+    assert.equal(JSON.parse(ok.text).sum, 6);
+  });
+
+  it("takes chunked bodies and Expect: 100-continue from real clients; refuses an oversized chunked body with 413", async () => {
+    const gw = new URL(h.server.gatewayUrl);
+    const send = (chunks: string[], headers: Record<string, string>): Promise<{ status: number; text: string; continued: boolean }> =>
+      new Promise((resolve, reject) => {
+        let continued = false;
+        const req = httpRequest({ host: gw.hostname, port: gw.port, method: "POST", path: "/endpoints/bodies/score", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers } }, (res) => {
+          let text = "";
+          res.on("data", (d: Buffer) => (text += d.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text, continued }));
+        });
+        req.on("error", reject);
+        const write = (): void => {
+          for (const c of chunks) req.write(c);
+          req.end();
+        };
+        if (headers.expect) {
+          req.on("continue", () => {
+            continued = true;
+            write();
+          });
+          req.flushHeaders();
+        } else write();
+      });
+    const chunked = await send(['{"data":', "[10, 20,", " 30]}"], {});
+    assert.deepEqual([chunked.status, JSON.parse(chunked.text).sum], [200, 60]);
+    const body = JSON.stringify({ data: [4, 5] });
+    const cont = await send([body], { expect: "100-continue", "content-length": String(body.length) });
+    assert.deepEqual([cont.status, cont.continued, JSON.parse(cont.text).sum], [200, true, 9]);
+    const big = await send(Array.from({ length: 20 }, () => "x".repeat(4096)), {});
+    assert.equal(big.status, 413);
+    assert.equal(JSON.parse(big.text).error.code, "payload_too_large");
+    // The oversized body never reached the model.
+    assert.ok(model.bodies.every((b) => b.length < 64 * 1024));
+  });
+});
+
 async function startUpstreamOnPort(port: number): Promise<() => Promise<void>> {
   const { createServer } = await import("node:http");
   const s = createServer((_req, res) => res.end("{}"));
