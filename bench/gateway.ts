@@ -5,13 +5,16 @@
 // Fair on a small machine: with 2+ cores the load generator and the upstream are pinned (taskset) to one
 // core and the proxy under test (nginx with worker_processes 1, or the gateway's one Node process) to
 // another, so both proxies get exactly one core and never compete with the load they serve.
-// Saturation runs use wrk (closed loop) when installed, else a Node loader; paced runs use the Node loader.
+// Runs use wrk when installed (closed loop for saturation; paced runs through wrk's per-connection delay()),
+// else a Node loader.
 // The gateway runs from an esbuild bundle (as the server image does), not through tsx.
 //
 // Shared machines drift (other tenants, CPU steal): saturation runs go in rounds, each round running
 // direct, nginx, the gateway and the gateway with mirror back to back; the table shows each target's
 // median over the rounds and every goal ratio is the median of the per-round ratios, so a slow
-// minute hurts both sides of a ratio alike. Each round's figures and the CPU steal seen are printed.
+// minute hurts both sides of a ratio alike (the order flips every round). Each round's figures and the
+// CPU steal seen are printed, and the CPU time the proxy under test spends per request (from /proc),
+// which does not depend on which core is the bottleneck.
 // The paced runs (added p99 at half the gateway's saturation rate) also go in rounds, direct then gateway.
 //
 // Flags: --quick (short runs), --rounds N, --seconds N, --connections N, --runtime bundle|tsx,
@@ -32,9 +35,11 @@ const opt = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const QUICK = flag("quick");
-const DURATION_S = Number(opt("seconds") ?? process.env.BENCH_SECONDS ?? (QUICK ? 3 : 10));
+const DURATION_S = Number(opt("seconds") ?? process.env.BENCH_SECONDS ?? (QUICK ? 3 : 5));
 const WARMUP_S = QUICK ? 1 : 3;
-const ROUNDS = Math.max(1, Number(opt("rounds") ?? process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 5)));
+const ROUNDS = Math.max(1, Number(opt("rounds") ?? process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 8)));
+/** Paced runs start this long before they are measured: new connections and a cold JIT are not the steady state. */
+const PACED_WARMUP_MS = 1000;
 const CONNECTIONS = Number(opt("connections") ?? process.env.BENCH_CONNECTIONS ?? 64);
 const RUNTIME = opt("runtime") ?? "bundle";
 const SERVER_ROOT = path.resolve(opt("server-root") ?? ROOT);
@@ -58,39 +63,47 @@ s.keepAliveTimeout = 60000;
 s.listen(Number(process.argv[1]), "127.0.0.1");
 `;
 
-/** Node load generator (own process): closed loop, or paced at `rate` req/s; prints JSON {lat (us), errors, non2xx}. */
+/**
+ * Node load generator (own process): closed loop, or paced at `rate` req/s; prints JSON {lat (us), errors, non2xx, secs}.
+ * Requests started in the first `warmupMs` are sent but not measured.
+ */
 const LOADER = `
 const { Pool } = require(process.env.UNDICI);
-const { url, path, headers, body, connections, durationMs, rate } = JSON.parse(process.argv[1]);
+const { url, path, headers, body, connections, durationMs, warmupMs, rate } = JSON.parse(process.argv[1]);
 const pool = new Pool(url, { connections, pipelining: 1 });
 const lat = [];
 let errors = 0, non2xx = 0;
-const end = Date.now() + durationMs;
+const measureFrom = Date.now() + warmupMs;
+const end = measureFrom + durationMs;
 // Paced runs: each connection sends at rate/connections per second on its own schedule.
 const interval = rate > 0 ? (1000 * connections) / rate : 0;
 async function one() {
+  const measured = Date.now() >= measureFrom;
   const t = process.hrtime.bigint();
   try {
     const r = await pool.request({ path, method: "POST", headers, body });
     await r.body.dump();
+    if (!measured) return;
     if (r.statusCode < 200 || r.statusCode >= 300) non2xx++;
     lat.push(Number(process.hrtime.bigint() - t) / 1000);
-  } catch { errors++; }
+  } catch { if (measured) errors++; }
 }
 async function loop(_, i) {
   let next = Date.now() + (interval * i) / connections;
   while (Date.now() < end) {
     if (interval > 0) {
-      const wait = next - Date.now();
+      const now = Date.now();
+      const wait = next - now;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      next += interval;
+      // Behind schedule (a slow answer): skip the missed slots instead of bursting to catch up,
+      // so the offered rate never exceeds the target.
+      next = Math.max(next, now) + interval;
     }
     await one();
   }
 }
-const started = Date.now();
 Promise.all(Array.from({ length: connections }, (_, i) => loop(_, i))).then(async () => {
-  const secs = (Date.now() - started) / 1000;
+  const secs = (Date.now() - measureFrom) / 1000;
   await pool.close();
   process.stdout.write(JSON.stringify({ lat, errors, non2xx, secs }));
 });
@@ -105,6 +118,8 @@ interface Result {
   non2xx: number;
   /** Gateway RSS during the run (max of samples), MB. */
   rss?: number;
+  /** CPU time (user + system) the proxy under test spent per request, microseconds. */
+  cpuUs?: number;
 }
 
 const CORES = availableParallelism();
@@ -167,7 +182,7 @@ async function sampled<T>(pid: number | undefined, work: Promise<T>): Promise<{ 
 }
 
 async function nodeLoad(url: string, p: string, headers: Record<string, string>, seconds: number, rate: number): Promise<Omit<Result, "name">> {
-  const cfg = { url, path: p, headers: { "content-type": "application/json", ...headers }, body: BODY, connections: CONNECTIONS, durationMs: seconds * 1000, rate };
+  const cfg = { url, path: p, headers: { "content-type": "application/json", ...headers }, body: BODY, connections: CONNECTIONS, durationMs: seconds * 1000, warmupMs: rate > 0 ? PACED_WARMUP_MS : 0, rate };
   const [cmd, args] = pinned(LOAD_CORE, process.execPath, ["-e", LOADER, JSON.stringify(cfg)]);
   const r = JSON.parse(await run(cmd, args, { ...process.env, UNDICI: require.resolve("undici") })) as { lat: number[]; errors: number; non2xx: number; secs: number };
   const lat = r.lat.sort((a, b) => a - b);
@@ -175,12 +190,16 @@ async function nodeLoad(url: string, p: string, headers: Record<string, string>,
   return { rps: lat.length / r.secs, p50: q(0.5), p99: q(0.99), errors: r.errors, non2xx: r.non2xx };
 }
 
-async function wrkLoad(dir: string, url: string, p: string, headers: Record<string, string>, seconds: number): Promise<Omit<Result, "name">> {
+/** One wrk run; with `rate`, each connection waits between requests (wrk's delay()) so the total is about `rate` req/s. */
+async function wrkLoad(dir: string, url: string, p: string, headers: Record<string, string>, seconds: number, rate = 0): Promise<Omit<Result, "name">> {
   const script = path.join(dir, `wrk-${Math.random().toString(36).slice(2)}.lua`);
   const hs = Object.entries({ "content-type": "application/json", ...headers })
     .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
     .join("\n");
-  writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(BODY)}\n${hs}\n`);
+  // Random pauses (uniform, mean = connections / rate) keep the connections from moving in lockstep bursts.
+  const meanMs = (1000 * CONNECTIONS) / rate;
+  const pacing = rate > 0 ? `function delay()\n  return math.random(0, ${Math.max(1, Math.round(2 * meanMs))})\nend\n` : "";
+  writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(BODY)}\n${hs}\n${pacing}`);
   const [cmd, args] = pinned(LOAD_CORE, WRK!, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-s", script, `${url}${p}`]);
   const out = await run(cmd, args);
   const ms = (pct: string): number => {
@@ -199,6 +218,25 @@ async function wrkLoad(dir: string, url: string, p: string, headers: Record<stri
   };
 }
 
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
+
+/** CPU time (user + system, seconds) of `pid` and its children (nginx's master and worker). */
+function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  const add = (p: string): void => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+      for (const c of readFileSync(`/proc/${p}/task/${p}/children`, "utf8").split(/\s+/).filter(Boolean)) add(c);
+    } catch {
+      /* gone */
+    }
+  };
+  add(String(pid));
+  return ticks / CLK_TCK;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
@@ -213,6 +251,7 @@ function medianResult(rs: Result[]): Result {
     rps: median(rs.map((r) => r.rps)),
     p50: median(rs.map((r) => r.p50)),
     p99: median(rs.map((r) => r.p99)),
+    cpuUs: rs.some((r) => r.cpuUs !== undefined) ? median(rs.map((r) => r.cpuUs ?? NaN)) : undefined,
     errors: rs.reduce((a, r) => a + r.errors, 0),
     non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
     rss: rs.some((r) => r.rss !== undefined) ? Math.max(...rss) : undefined,
@@ -318,18 +357,21 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     type Target = keyof typeof targets;
     const saturate = async (name: string, t: Target, seconds = DURATION_S): Promise<Result> => {
       const x = targets[t];
+      const cpuBefore = x.pid === undefined ? 0 : cpuSeconds(x.pid);
       const work = WRK ? wrkLoad(dir, x.url, x.path, x.headers, seconds) : nodeLoad(x.url, x.path, x.headers, seconds, 0);
       const { value, rss } = await sampled(t === "gateway" ? x.pid : undefined, work);
-      return { name, ...value, rss };
+      const cpuUs = x.pid === undefined ? undefined : ((cpuSeconds(x.pid) - cpuBefore) * 1e6) / Math.max(1, value.rps * seconds);
+      return { name, ...value, rss, cpuUs };
     };
     const paced = async (name: string, t: Target, rate: number): Promise<Result> => {
       const x = targets[t];
-      const { value, rss } = await sampled(t === "gateway" ? x.pid : undefined, nodeLoad(x.url, x.path, x.headers, DURATION_S, rate));
+      const work = WRK ? wrkLoad(dir, x.url, x.path, x.headers, DURATION_S, rate) : nodeLoad(x.url, x.path, x.headers, DURATION_S, rate);
+      const { value, rss } = await sampled(t === "gateway" ? x.pid : undefined, work);
       return { name, ...value, rss };
     };
 
     console.log(
-      `load: ${CONNECTIONS} connections, ${DURATION_S}s per run (${WARMUP_S}s warm-up each), ${BODY.length}-byte JSON body; saturation with ${WRK ? "wrk -t1" : "a Node loader"}, paced runs with a Node loader`,
+      `load: ${CONNECTIONS} connections, ${DURATION_S}s per run (${WARMUP_S}s warm-up per target first; paced runs measure after ${PACED_WARMUP_MS} ms), ${BODY.length}-byte JSON body; ${WRK ? "wrk -t1 (paced: delay() per connection)" : "a Node loader"}`,
     );
     console.log(
       PIN
@@ -349,12 +391,24 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     const rounds: { direct: Result; nginx: Result; gateway: Result; mirrored: Result }[] = [];
     const stealBefore = cpuSteal();
     for (let i = 0; i < ROUNDS; i++) {
-      const direct = await saturate("direct", "direct");
-      const nginxR = await saturate("nginx (1 worker)", "nginx");
-      const gatewayR = await saturate("gateway 90/10", "gateway");
-      await mirrorOn(true);
-      const mirroredR = await saturate("gateway + 10% mirror", "gateway");
-      await mirrorOn(false);
+      // Order flips every round (nginx first, then the gateway first) so neither side always gets the later minute.
+      const gatewayPair = async (): Promise<[Result, Result]> => {
+        const g = await saturate("gateway 90/10", "gateway");
+        await mirrorOn(true);
+        const mg = await saturate("gateway + 10% mirror", "gateway");
+        await mirrorOn(false);
+        return [g, mg];
+      };
+      let direct: Result, nginxR: Result, gatewayR: Result, mirroredR: Result;
+      if (i % 2 === 0) {
+        direct = await saturate("direct", "direct");
+        nginxR = await saturate("nginx (1 worker)", "nginx");
+        [gatewayR, mirroredR] = await gatewayPair();
+      } else {
+        [gatewayR, mirroredR] = await gatewayPair();
+        nginxR = await saturate("nginx (1 worker)", "nginx");
+        direct = await saturate("direct", "direct");
+      }
       rounds.push({ direct, nginx: nginxR, gateway: gatewayR, mirrored: mirroredR });
       console.log(`round ${i + 1}/${ROUNDS}: direct ${direct.rps.toFixed(0)}, nginx ${nginxR.rps.toFixed(0)}, gateway ${gatewayR.rps.toFixed(0)}, gateway+mirror ${mirroredR.rps.toFixed(0)} req/s (gateway/nginx ${((gatewayR.rps / nginxR.rps) * 100).toFixed(0)} %)`);
     }
@@ -389,10 +443,19 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
 
     const rows = [direct, ngxR, gateway, mirrored, directHalf, gatewayHalf];
     console.log("");
-    console.log(["run".padEnd(24), "req/s".padStart(8), "p50 ms".padStart(8), "p99 ms".padStart(8), "RSS MB".padStart(7), "errors".padStart(7), "non2xx".padStart(7)].join(" "));
+    console.log(["run".padEnd(24), "req/s".padStart(8), "p50 ms".padStart(8), "p99 ms".padStart(8), "CPU us/req".padStart(11), "RSS MB".padStart(7), "errors".padStart(7), "non2xx".padStart(7)].join(" "));
     for (const r of rows) {
       console.log(
-        [r.name.padEnd(24), r.rps.toFixed(0).padStart(8), r.p50.toFixed(2).padStart(8), r.p99.toFixed(2).padStart(8), (r.rss ? r.rss.toFixed(0) : "").padStart(7), String(r.errors).padStart(7), String(r.non2xx).padStart(7)].join(" "),
+        [
+          r.name.padEnd(24),
+          r.rps.toFixed(0).padStart(8),
+          r.p50.toFixed(2).padStart(8),
+          r.p99.toFixed(2).padStart(8),
+          (r.cpuUs !== undefined ? r.cpuUs.toFixed(0) : "").padStart(11),
+          (r.rss ? r.rss.toFixed(0) : "").padStart(7),
+          String(r.errors).padStart(7),
+          String(r.non2xx).padStart(7),
+        ].join(" "),
       );
     }
     const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
@@ -410,6 +473,9 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     console.log(["goal".padEnd(34), "measured".padStart(10), "target".padStart(10), "".padStart(5)].join(" "));
     for (const [g, v, t, ok] of goals) console.log([g.padEnd(34), v.padStart(10), t.padStart(10), (ok ? "PASS" : "FAIL").padStart(5)].join(" "));
     console.log(`figures: medians of ${ROUNDS} rounds; goals: medians of per-round ratios (throughput, mirror) and differences (p99); CPU steal during the saturation rounds ${steal}`);
+    console.log(
+      `CPU per request of the proxy under test (saturation medians): nginx ${ngxR.cpuUs?.toFixed(0)} us, gateway ${gateway.cpuUs?.toFixed(0)} us; nginx's throughput is bound by the load core when it stays near direct's`,
+    );
     console.log(`gateway/direct throughput ${pct(gateway.rps / direct.rps)}; gateway RSS idle ${idleRss.toFixed(0)} MB, peak (VmHWM) ${peak.hwm.toFixed(0)} MB${heap}`);
     const bad = [...rows, ...rounds.flatMap((r) => [r.direct, r.nginx, r.gateway, r.mirrored]), ...pacedRounds.flatMap((r) => [r.direct, r.gateway])].filter((r) => r.errors > 0 || r.non2xx > 0);
     if (bad.length > 0) console.log(`WARNING: errors or non-2xx answers in: ${[...new Set(bad.map((r) => r.name))].join(", ")}`);
