@@ -35,8 +35,11 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     return (await s.listen(0, "127.0.0.1")).port;
   };
 
-  /** Opens a raw connection, writes `parts` (pausing `gapMs` between them), and collects output until close or `waitMs`. */
-  const raw = (port: number, parts: string[], waitMs = 400, gapMs = 0, halfClose = false): Promise<Seen> =>
+  /**
+   * Opens a raw connection, writes `parts` (pausing `gapMs` between them) and collects the output until
+   * the server closes, `waitMs` passes, or (when known) `answers` complete answers are in plus 50 ms for a close.
+   */
+  const raw = (port: number, parts: string[], waitMs = 400, gapMs = 0, halfClose = false, answers = 0): Promise<Seen> =>
     new Promise((resolve) => {
       const s = connect(port, "127.0.0.1");
       sockets.push(s);
@@ -45,10 +48,15 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
       const finish = (closed: boolean): void => {
         if (done) return;
         done = true;
+        clearTimeout(timer);
         s.destroy();
         resolve({ text, closed });
       };
-      s.on("data", (d) => (text += d.toString("latin1")));
+      const timer = setTimeout(() => finish(false), waitMs);
+      s.on("data", (d) => {
+        text += d.toString("latin1");
+        if (answers > 0 && completeAnswers(text) >= answers) setTimeout(() => finish(false), 50);
+      });
       s.on("close", () => finish(true));
       s.on("error", () => finish(true));
       s.on("connect", async () => {
@@ -58,8 +66,22 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
         }
         if (halfClose) s.end();
       });
-      setTimeout(() => finish(false), waitMs);
     });
+
+  /** Final answers (not 100 Continue) whose whole body (by content-length) has arrived. */
+  const completeAnswers = (text: string): number => {
+    let pos = 0;
+    let n = 0;
+    for (;;) {
+      const end = text.indexOf("\r\n\r\n", pos);
+      if (end < 0) return n;
+      const head = text.slice(pos, end);
+      const len = Number(/^content-length: (\d+)\r?$/im.exec(head)?.[1] ?? 0);
+      if (text.length < end + 4 + len) return n;
+      if (!/^HTTP\/1\.1 100 /.test(head)) n++;
+      pos = end + 4 + len;
+    }
+  };
 
   const statuses = (text: string): number[] => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
   /** The JSON bodies of the answers, in order (answers follow each other with no separator). */
@@ -90,7 +112,7 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
       const delay = req.url === "/slow" ? 80 : 0;
       void req.body().then((b) => setTimeout(() => res.respond(200, {}, `{"url":"${req.url}","n":${b.length}}`), delay));
     });
-    const seen = await raw(port, [post("/slow", "abc") + post("/fast", "de") + "GET /third HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    const seen = await raw(port, [post("/slow", "abc") + post("/fast", "de") + "GET /third HTTP/1.1\r\nHost: x\r\n\r\n"], 1000, 0, false, 3);
     assert.deepEqual(bodies(seen.text), [
       { url: "/slow", n: 3 },
       { url: "/fast", n: 2 },
@@ -100,7 +122,7 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
 
   it("decodes chunked bodies, also when chunks arrive in pieces", async () => {
     const port = await start();
-    const seen = await raw(port, ["POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n", "5\r\npedia\r\n", "0\r\n\r\n"], 400, 30);
+    const seen = await raw(port, ["POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n", "5\r\npedia\r\n", "0\r\n\r\n"], 1000, 30, false, 1);
     assert.deepEqual(statuses(seen.text), [200]);
     assert.equal((bodies(seen.text)[0] as { body: string }).body, "Wikipedia");
   });
@@ -112,7 +134,7 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
       asked++;
       echo(req, res);
     });
-    const ok = await raw(port, ["POST /take HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n", "hi"], 400, 100);
+    const ok = await raw(port, ["POST /take HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n", "hi"], 1000, 100, false, 1);
     assert.match(ok.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
     const refused = await raw(port, ["POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"]);
     assert.doesNotMatch(refused.text, /100 Continue/);
@@ -165,7 +187,7 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     const chunked = await raw(port, ["POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"]);
     assert.deepEqual(statuses(chunked.text), [413]);
     assert.equal(chunked.closed, true);
-    assert.deepEqual(statuses((await raw(port, [post("/a", "x".repeat(10))])).text), [200]);
+    assert.deepEqual(statuses((await raw(port, [post("/a", "x".repeat(10))], 1000, 0, false, 1)).text), [200]);
   });
 
   it("times out a slow head (408) and a stalled body (408; the handler sees BodyAborted); closes idle connections", async () => {
@@ -196,7 +218,7 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
 
   it("omits the body of a HEAD answer but keeps its length; closes HTTP/1.0 connections", async () => {
     const port = await start((_req, res) => res.respond(200, { "content-type": "text/plain" }, "hello"));
-    const head = await raw(port, ["HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    const head = await raw(port, ["HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"], 300);
     assert.match(head.text, /^content-length: 5\r$/m);
     assert.ok(head.text.endsWith("\r\n\r\n"), JSON.stringify(head.text));
     const old = await raw(port, ["GET / HTTP/1.0\r\n\r\n"]);
@@ -205,9 +227,26 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.equal(old.closed, true);
   });
 
+  it("answers a long pipeline of quick answers in order without growing the stack", async () => {
+    const port = await start((req, res) => res.respond(200, { "content-type": "application/json" }, `{"u":"${req.url}"}`));
+    const n = 2000;
+    const seen = await raw(port, [Array.from({ length: n }, (_, i) => `GET /r${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join("")], 5000, 0, false, n);
+    const urls = bodies(seen.text).map((b) => (b as { u: string }).u);
+    assert.equal(urls.length, n);
+    assert.deepEqual(urls.slice(0, 3), ["/r0", "/r1", "/r2"]);
+    assert.equal(urls[n - 1], `/r${n - 1}`);
+  });
+
+  it("sends neither a body nor a length with 204", async () => {
+    const port = await start((_req, res) => res.respond(204, { "content-length": 5 }, "ignored"));
+    const seen = await raw(port, ["GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"], 1000, 0, false, 2);
+    assert.deepEqual(statuses(seen.text), [204, 204]);
+    assert.doesNotMatch(seen.text, /content-length|ignored/);
+  });
+
   it("leaves out a header value that would split the response", async () => {
     const port = await start((_req, res) => res.respond(200, { "x-safe": "a", "x-evil": "a\r\nset-cookie: pwned=1" }, "ok"));
-    const seen = await raw(port, ["GET / HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    const seen = await raw(port, ["GET / HTTP/1.1\r\nHost: x\r\n\r\n"], 1000, 0, false, 1);
     assert.match(seen.text, /^x-safe: a\r$/m);
     assert.doesNotMatch(seen.text, /set-cookie|x-evil/i);
   });

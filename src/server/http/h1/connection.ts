@@ -98,7 +98,8 @@ export class H1Connection implements ExchangeSink {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.dead || this.closing) return;
+    // Closing: a body being read is still read to its end; nothing new is parsed.
+    if (this.dead || (this.closing && this.reading === undefined)) return;
     let r: number | Error;
     try {
       r = this.parser.execute(chunk);
@@ -121,6 +122,8 @@ export class H1Connection implements ExchangeSink {
       typeof first === "number"
         ? { versionMajor: first, versionMinor: rest[0] as number, headers: rest[1] as string[], method: rest[2] as number, url: rest[3] as string, upgrade: rest[6] as boolean, shouldKeepAlive: rest[7] as boolean }
         : first;
+    // Closing (graceful shutdown): a request that arrives now is not taken; the connection ends after the answers owed.
+    if (this.closing) return 0;
     if (h.upgrade) throw new Refusal(400, "protocol upgrades are not supported");
     const raw = h.headers;
     const headers: Record<string, string> = {};
@@ -196,8 +199,14 @@ export class H1Connection implements ExchangeSink {
     req.responded = true;
     // A body not read to its end leaves the stream mid-message: the connection cannot be reused.
     const keepAlive = req.keepAlive && req.complete && !this.closing && headers.connection !== "close";
+    // 1xx, 204 and 304 answers carry neither a body nor a length (RFC 9110 8.6).
+    const bodiless = status === 204 || status === 304 || status < 200;
+    if (bodiless) {
+      body = undefined;
+      delete headers["content-length"];
+    }
     const bytes = body === undefined ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.length;
-    if (headers["content-length"] === undefined && !(status === 204 || status === 304 || status < 200)) headers["content-length"] = bytes;
+    if (headers["content-length"] === undefined && !bodiless) headers["content-length"] = bytes;
     const head = responseHead(status, headers, this.ctx.date(), keepAlive, this.ctx.keepAliveSeconds);
     const s = this.socket;
     if (body === undefined || bytes === 0 || req.method === "HEAD") s.write(head, "latin1");
@@ -227,7 +236,8 @@ export class H1Connection implements ExchangeSink {
     // At most the request now answered next is read ahead (it may still be mid-body).
     if (this.queue.length <= 1 && s.isPaused()) s.resume();
     const next = this.queue[0];
-    if (next !== undefined) this.dispatch(next);
+    // Next pipelined request: a microtask, not a nested call, so a long pipeline of quick answers cannot grow the stack.
+    if (next !== undefined) queueMicrotask(() => this.dispatch(next));
     else this.idleSince = Date.now();
   }
 
