@@ -292,6 +292,8 @@ async function bundleServer(root: string, outfile: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // This orchestrating process (RSS sampling, management calls) belongs to the load side: keep it off the proxy's core.
+  if (PIN) spawnSync("taskset", ["-a", "-p", "-c", LOAD_CORE, String(process.pid)]);
   const dir = mkdtempSync(path.join(tmpdir(), "mp-bench-"));
   const children: ChildProcess[] = [];
   const start = (core: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess => {
