@@ -171,6 +171,23 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.equal(handled, 0);
   });
 
+  it("answers the requests before a malformed one, then closes; a body cut by bad framing reaches the handler as BodyAborted", async () => {
+    const port = await start((req, res) => void req.body().then((b) => setTimeout(() => res.respond(200, {}, `{"n":${b.length}}`), 30), (err: Error) => res.respond(400, {}, `{"err":"${err.name}"}`)));
+    const seen = await raw(port, [post("/ok", "abc") + "GARBAGE\r\n\r\n"]);
+    assert.deepEqual(statuses(seen.text), [200]);
+    assert.deepEqual(bodies(seen.text), [{ n: 3 }]);
+    assert.match(seen.text, /^connection: close\r$/m);
+    assert.equal(seen.closed, true);
+    // http-parser-js alone would read "XYZ" as the last chunk and "5junk" as 5.
+    for (const size of ["XYZ", "5junk", "-1", "0x4"]) {
+      const cut = await raw(port, [`POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n${size}\r\nabcde\r\n0\r\n\r\n`]);
+      assert.deepEqual(bodies(cut.text), [{ err: BodyAborted.name }], size);
+      assert.equal(cut.closed, true);
+    }
+    const ext = await raw(port, ["POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4;name=v\r\nWiki\r\n0\r\n\r\n"], 1000, 0, false, 1);
+    assert.deepEqual(bodies(ext.text), [{ n: 4 }], "chunk extensions are allowed");
+  });
+
   it("answers 431 to an oversized head, whole or in pieces", async () => {
     const port = await start(echo, { maxHeaderSize: 2048 });
     const big = `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(3000)}\r\n\r\n`;

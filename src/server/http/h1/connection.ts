@@ -33,6 +33,30 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^\d{1,15}$/;
 const METHODS = HTTPParser.methods;
+/** A chunk-size line: hex digits, optionally extensions (RFC 9112 7.1). */
+const CHUNK_SIZE = /^[0-9a-fA-F]{1,15}(?:[ \t]*;.*)?$/;
+
+/** The parser's chunk-head step (http-parser-js 0.5.10 runs `this[state]()`; see strictChunkHead). */
+interface ChunkHeadStep {
+  consumeLine(): string | undefined;
+  body_bytes: number | null;
+  state: string;
+  BODY_CHUNKHEAD(): void;
+}
+
+/**
+ * http-parser-js reads a chunk size with parseInt, so `XYZ` ends a body and `5junk` is 5. This
+ * stricter step refuses any size line that is not hex (with optional extensions), so a chunked
+ * body cannot be framed two ways. Pinned parser version; test/unit/server/h1.test.ts covers it.
+ */
+function strictChunkHead(this: ChunkHeadStep): void {
+  const line = this.consumeLine();
+  if (line === undefined) return;
+  if (!CHUNK_SIZE.test(line)) throw new Refusal(400, "malformed chunk size");
+  this.body_bytes = parseInt(line, 16);
+  this.state = this.body_bytes ? "BODY_CHUNK" : "BODY_CHUNKTRAILERS";
+}
+
 /** Largest body sent in one buffer with its head; larger ones go out as head + body (no copy). */
 const ONE_WRITE_MAX = 64 * 1024;
 
@@ -67,8 +91,6 @@ export class H1Connection implements ExchangeSink {
   /** Answer what is queued, then close. */
   private closing = false;
   private dead = false;
-  /** Refusals waiting behind earlier requests, answered when their turn comes (see dispatch). */
-  private readonly refusals = new Map<H1Request, { status: number; contentType: string; body: Buffer }>();
 
   constructor(
     readonly socket: Socket,
@@ -79,6 +101,7 @@ export class H1Connection implements ExchangeSink {
     p[HTTPParser.kOnHeadersComplete] = this.onHead as never;
     p[HTTPParser.kOnBody] = this.onBody;
     p[HTTPParser.kOnMessageComplete] = this.onMessageComplete;
+    (p as unknown as ChunkHeadStep).BODY_CHUNKHEAD = strictChunkHead;
     this.parser = p;
     this.idleSince = Date.now();
     socket.on("data", this.onData);
@@ -171,12 +194,6 @@ export class H1Connection implements ExchangeSink {
   };
 
   private dispatch(req: H1Request): void {
-    const refusal = this.refusals.get(req);
-    if (refusal !== undefined) {
-      this.refusals.delete(req);
-      this.respond(req, refusal.status, { "content-type": refusal.contentType }, refusal.body);
-      return;
-    }
     const res = new H1Response(req, this);
     try {
       this.ctx.handle(req, res);
@@ -241,18 +258,22 @@ export class H1Connection implements ExchangeSink {
     else this.idleSince = Date.now();
   }
 
-  /** Answers a refused request (in turn, after the ones before it), then closes. */
+  /**
+   * Refuses what the parser could not take: alone on the connection it gets its own answer; behind
+   * earlier requests, those are answered and the connection then closes (the stream cannot be trusted).
+   */
   private refuse(r: Refusal): void {
     this.closing = true;
     this.socket.pause();
+    // A body cut short by bad framing: its handler sees BodyAborted and answers.
+    this.reading?.abort();
+    this.reading = undefined;
+    if (this.queue.length > 0) return;
     const { contentType, body } = this.ctx.errorBody(r.status, r.message);
     const req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
     req.complete = true;
-    this.reading?.abort();
-    this.reading = undefined;
     this.queue.push(req);
-    if (this.queue.length === 1) this.respond(req, r.status, { "content-type": contentType }, body);
-    else this.refusals.set(req, { status: r.status, contentType, body });
+    this.respond(req, r.status, { "content-type": contentType }, body);
   }
 
   /** Enforces the header, body and idle timeouts; called about once a second. */
