@@ -59,7 +59,7 @@ export function failureStatus(err: unknown): { status: number; code: GatewayErro
 
 /** The JSON error body of an answer the HTTP layer gives itself (bad framing, timeouts), by status. */
 export function protocolErrorBody(status: number, message: string): { contentType: string; body: Buffer } {
-  const code = (Object.keys(STATUS) as GatewayErrorCode[]).find((c) => STATUS[c] === status && c !== "not_found") ?? "bad_request";
+  const code = (Object.keys(STATUS) as GatewayErrorCode[]).find((c) => STATUS[c] === status) ?? "bad_request";
   return { contentType: "application/json; charset=utf-8", body: Buffer.from(JSON.stringify({ error: { code, message } })) };
 }
 

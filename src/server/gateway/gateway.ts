@@ -352,9 +352,8 @@ export class Gateway {
     }
     // Same JSON line as ever (fields and order): time, request_id, method, path, status, duration_ms,
     // then the routing facts that are known. Built by hand: request_id (validated or a UUID), method
-    // (an HTTP token) and path (sanitized) never need escaping; names are JSON-encoded once per series
-    // or instance.
-    // (method: the HTTP layer accepts only method tokens, which never need escaping.)
+    // (the HTTP layer accepts only known method tokens) and path (sanitized) never need escaping;
+    // names are JSON-encoded once per series or instance.
     let line = `{"time":"${this.lastIso}","request_id":"${st.requestId}","method":"${st.req.method}","path":"${this.logPath(st.req.url)}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}${routed}`;
     if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
     if (st.instance !== undefined) line += st.instance.logField;

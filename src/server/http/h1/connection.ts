@@ -31,16 +31,23 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 // Control characters other than HTAB never belong in a header value.
 // eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const NOT_TOKEN = /[^!#$%&'*+.^_`|~0-9a-z-]/g;
 const DIGITS = /^\d{1,15}$/;
+const MALFORMED = 'malformed HTTP/1.1 request: send a request line "METHOD /path HTTP/1.1", then "Name: value" header lines, each ending in CRLF';
 const METHODS = HTTPParser.methods;
 /** A chunk-size line: hex digits, optionally extensions (RFC 9112 7.1). */
 const CHUNK_SIZE = /^[0-9a-fA-F]{1,15}(?:[ \t]*;.*)?$/;
 
-/** The parser's chunk-head step (http-parser-js 0.5.10 runs `this[state]()`; see strictChunkHead). */
-interface ChunkHeadStep {
-  consumeLine(): string | undefined;
-  body_bytes: number | null;
+/**
+ * The http-parser-js 0.5.10 internals this layer relies on (pinned; test/unit/server/h1.test.ts
+ * covers both uses): the state machine (`this[state]()`, with a partial line in `line`) and its
+ * chunk-head step.
+ */
+interface ParserInternals {
   state: string;
+  line: string;
+  body_bytes: number | null;
+  consumeLine(): string | undefined;
   BODY_CHUNKHEAD(): void;
 }
 
@@ -49,10 +56,10 @@ interface ChunkHeadStep {
  * stricter step refuses any size line that is not hex (with optional extensions), so a chunked
  * body cannot be framed two ways. Pinned parser version; test/unit/server/h1.test.ts covers it.
  */
-function strictChunkHead(this: ChunkHeadStep): void {
+function strictChunkHead(this: ParserInternals): void {
   const line = this.consumeLine();
   if (line === undefined) return;
-  if (!CHUNK_SIZE.test(line)) throw new Refusal(400, "malformed chunk size");
+  if (!CHUNK_SIZE.test(line)) throw new Refusal(400, "malformed chunk size: each chunk of a chunked body starts with its size in hex");
   this.body_bytes = parseInt(line, 16);
   this.state = this.body_bytes ? "BODY_CHUNK" : "BODY_CHUNKTRAILERS";
 }
@@ -101,7 +108,7 @@ export class H1Connection implements ExchangeSink {
     p[HTTPParser.kOnHeadersComplete] = this.onHead as never;
     p[HTTPParser.kOnBody] = this.onBody;
     p[HTTPParser.kOnMessageComplete] = this.onMessageComplete;
-    (p as unknown as ChunkHeadStep).BODY_CHUNKHEAD = strictChunkHead;
+    (p as unknown as ParserInternals).BODY_CHUNKHEAD = strictChunkHead;
     this.parser = p;
     this.idleSince = Date.now();
     socket.on("data", this.onData);
@@ -130,11 +137,11 @@ export class H1Connection implements ExchangeSink {
       r = err as Error;
     }
     if (r instanceof Error) {
-      this.refuse(r instanceof Refusal ? r : /header size/.test(r.message) ? new Refusal(431, "request header fields too large") : new Refusal(400, "malformed HTTP request"));
+      this.refuse(r instanceof Refusal ? r : /header size/.test(r.message) ? this.headTooLarge() : new Refusal(400, MALFORMED));
       return;
     }
     // Part of a head is in the parser (and no body is being read): the headers timeout runs from now.
-    const p = this.parser as unknown as { state: string; line: string };
+    const p = this.parser as unknown as ParserInternals;
     if (this.reading !== undefined || (p.state === "REQUEST_LINE" && p.line === "")) this.headSince = 0;
     else if (this.headSince === 0) this.headSince = Date.now();
   };
@@ -147,7 +154,7 @@ export class H1Connection implements ExchangeSink {
         : first;
     // Closing (graceful shutdown): a request that arrives now is not taken; the connection ends after the answers owed.
     if (this.closing) return 0;
-    if (h.upgrade) throw new Refusal(400, "protocol upgrades are not supported");
+    if (h.upgrade) throw new Refusal(400, "protocol upgrades (WebSocket, h2c) are not supported: send plain HTTP/1.1 requests");
     const raw = h.headers;
     const headers: Record<string, string> = {};
     let size = h.url.length;
@@ -155,14 +162,14 @@ export class H1Connection implements ExchangeSink {
       const name = raw[i]!.toLowerCase();
       const value = raw[i + 1]!;
       size += name.length + value.length + 4;
-      if (!TOKEN.test(name)) throw new Refusal(400, "malformed header name");
-      if (BAD_VALUE.test(value)) throw new Refusal(400, "control character in a header value");
+      if (!TOKEN.test(name)) throw new Refusal(400, `header name '${name.replace(NOT_TOKEN, "?").slice(0, 64)}' is not an HTTP token: use letters, digits and !#$%&'*+.^_\`|~-`);
+      if (BAD_VALUE.test(value)) throw new Refusal(400, `header '${name}' has a control character in its value: remove it (only tab is allowed)`);
       const prev = headers[name];
       if (prev === undefined) headers[name] = value;
-      else if (SINGLE.has(name)) throw new Refusal(400, `duplicate ${name} header`);
+      else if (SINGLE.has(name)) throw new Refusal(400, `duplicate ${name} header: send it once`);
       else headers[name] = `${prev}, ${value}`;
     }
-    if (size > this.ctx.maxHeaderSize) throw new Refusal(431, "request header fields too large");
+    if (size > this.ctx.maxHeaderSize) throw this.headTooLarge();
     const te = headers["transfer-encoding"];
     const cl = headers["content-length"];
     if (te !== undefined && (te.toLowerCase() !== "chunked" || cl !== undefined)) throw new Refusal(400, "Transfer-Encoding must be exactly 'chunked' and never sent with Content-Length");
@@ -170,9 +177,10 @@ export class H1Connection implements ExchangeSink {
     const expect = headers.expect;
     if (expect !== undefined && expect.toLowerCase() !== "100-continue") throw new Refusal(417, "only 'Expect: 100-continue' is supported");
     const req = new H1Request(METHODS[h.method] ?? "GET", h.url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
+    const length = cl === undefined ? 0 : Number(cl);
     // Without a body the message is complete with its head (the parser says so right after this call).
-    if (te === undefined && (cl === undefined || Number(cl) === 0)) req.complete = true;
-    else if (cl !== undefined && Number(cl) > this.ctx.bodyLimitBytes) req.tooLarge = true;
+    if (te === undefined && length === 0) req.complete = true;
+    else if (length > this.ctx.bodyLimitBytes) req.tooLarge = true;
     req.expectsContinue = expect !== undefined && !req.complete;
     this.headSince = 0;
     this.reading = req;
@@ -268,12 +276,26 @@ export class H1Connection implements ExchangeSink {
     // A body cut short by bad framing: its handler sees BodyAborted and answers.
     this.reading?.abort();
     this.reading = undefined;
-    if (this.queue.length > 0) return;
-    const { contentType, body } = this.ctx.errorBody(r.status, r.message);
-    const req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
-    req.complete = true;
-    this.queue.push(req);
-    this.respond(req, r.status, { "content-type": contentType }, body);
+    if (this.queue.length === 0) this.answerItself(r.status, r.message, undefined);
+  }
+
+  private headTooLarge(): Refusal {
+    return new Refusal(431, `request head (request line and headers) exceeds ${this.ctx.maxHeaderSize} bytes: send fewer or shorter headers`);
+  }
+
+  /**
+   * An answer of the layer's own (refusal or timeout), then close: to `req`, the request at the head
+   * of the queue, or, with none, to the head that never became a request.
+   */
+  private answerItself(status: number, message: string, req: H1Request | undefined): void {
+    this.closing = true;
+    const { contentType, body } = this.ctx.errorBody(status, message);
+    if (req === undefined) {
+      req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
+      req.complete = true;
+      this.queue.push(req);
+    }
+    this.respond(req, status, { "content-type": contentType }, body);
   }
 
   /** Enforces the header, body and idle timeouts; called about once a second. */
@@ -282,26 +304,14 @@ export class H1Connection implements ExchangeSink {
     const reading = this.reading;
     if (reading !== undefined && now - reading.startedAt > t.requestMs) {
       // The handler waiting for this body gets BodyAborted; its later answer is a no-op.
-      if (this.queue[0] === reading && !reading.responded) this.answerTimeout(reading);
+      if (this.queue[0] === reading && !reading.responded) this.answerItself(408, `request body not received within ${t.requestMs / 1000} s: send the whole body promptly`, reading);
       else this.destroy();
       reading.abort();
     } else if (this.headSince !== 0 && now - this.headSince > t.headersMs) {
-      if (this.queue.length === 0) this.answerTimeout(undefined);
+      if (this.queue.length === 0) this.answerItself(408, `request head not received within ${t.headersMs / 1000} s: send the request line and headers promptly`, undefined);
     } else if (this.queue.length === 0 && this.headSince === 0 && now - this.idleSince > t.keepAliveMs) {
       this.destroy();
     }
-  }
-
-  /** 408 for the request being read, or for a head that never completed; then the connection closes. */
-  private answerTimeout(req: H1Request | undefined): void {
-    this.closing = true;
-    const { contentType, body } = this.ctx.errorBody(408, "the request was not received in time");
-    if (req === undefined) {
-      req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
-      req.complete = true;
-      this.queue.push(req);
-    }
-    this.respond(req, 408, { "content-type": contentType }, body);
   }
 
   /** Stops taking requests: idle now means closed now; otherwise after the answers owed. */

@@ -122,14 +122,13 @@ export class H1Response {
 
 /** Characters that would end a header line (response splitting) or are never valid in one. */
 const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
-const REASONS = new Map<number, string>(Object.entries(STATUS_CODES).map(([k, v]) => [Number(k), v ?? "Unknown"]));
 
 /**
  * The response head: status line, the given headers (unsafe values left out), then `date`,
  * `connection` and `keep-alive` unless given. Latin-1 text; `content-length` is the caller's.
  */
 export function responseHead(status: number, headers: ResponseHeaders, date: string, keepAlive: boolean, keepAliveSeconds: number): string {
-  let head = `HTTP/1.1 ${status} ${REASONS.get(status) ?? "Unknown"}\r\n`;
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
   for (const name in headers) {
     const v = headers[name];
     if (v === undefined || name === "connection") continue;
