@@ -15,7 +15,9 @@
 // minute hurts both sides of a ratio alike (the order flips every round). Each round's figures and the
 // CPU steal seen are printed, and the CPU time the proxy under test spends per request (from /proc),
 // which does not depend on which core is the bottleneck.
-// The paced runs (added p99 at half the gateway's saturation rate) also go in rounds, direct then gateway.
+// The paced runs (added p99 at half the gateway's saturation rate) also go in rounds: direct, then nginx and
+// the gateway (order flipping). nginx is the control: what a proxy adds on this host at all. Each paced run
+// prints the CPU steal of both cores and the gateway's share of its core at that rate.
 //
 // Flags: --quick (short runs), --rounds N, --seconds N, --connections N, --runtime bundle|tsx,
 //        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
@@ -120,6 +122,8 @@ interface Result {
   rss?: number;
   /** CPU time (user + system) the proxy under test spent per request, microseconds. */
   cpuUs?: number;
+  /** CPU steal per core during a paced run, e.g. "0.4 % / 3.1 %" (load core / proxy core). */
+  steal?: string;
 }
 
 const CORES = availableParallelism();
@@ -269,6 +273,27 @@ function cpuSteal(before?: number[]): number[] | string {
   return total > 0 ? `${((100 * (d[7] ?? 0)) / total).toFixed(1)} %` : "n/a";
 }
 
+/** Per-core steal counters of the load and proxy cores; with `before`, their shares since then. */
+function coreSteal(): number[][];
+function coreSteal(before: number[][]): string;
+function coreSteal(before?: number[][]): number[][] | string {
+  const lines = readFileSync("/proc/stat", "utf8").split("\n");
+  const now = [LOAD_CORE, PROXY_CORE].map((c) => lines.find((l) => l.startsWith(`cpu${c} `))?.trim().split(/\s+/).slice(1, 9).map(Number) ?? []);
+  if (!before) return now;
+  return now
+    .map((f, c) => {
+      const d = f.map((x, i) => x - (before[c]?.[i] ?? 0));
+      const total = d.reduce((a, x) => a + x, 0);
+      return total > 0 ? `${((100 * (d[7] ?? 0)) / total).toFixed(1)} %` : "n/a";
+    })
+    .join(" / ");
+}
+
+/** Share of one core the proxy used at `rate` req/s, from its CPU time per request. */
+function busy(r: Result, rate: number): string {
+  return r.cpuUs === undefined ? "n/a" : `${Math.round((r.cpuUs * rate) / 1e4)} %`;
+}
+
 function rssMb(pid: number): { rss: number; hwm: number } {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -367,9 +392,13 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     };
     const paced = async (name: string, t: Target, rate: number): Promise<Result> => {
       const x = targets[t];
+      const cpuBefore = x.pid === undefined ? 0 : cpuSeconds(x.pid);
+      const stealBefore = coreSteal();
       const work = WRK ? wrkLoad(dir, x.url, x.path, x.headers, DURATION_S, rate) : nodeLoad(x.url, x.path, x.headers, DURATION_S, rate);
       const { value, rss } = await sampled(t === "gateway" ? x.pid : undefined, work);
-      return { name, ...value, rss };
+      // The whole run, warm-up included, over the requests measured: close enough to tell a busy core.
+      const cpuUs = x.pid === undefined ? undefined : ((cpuSeconds(x.pid) - cpuBefore) * 1e6) / Math.max(1, value.rps * DURATION_S);
+      return { name, ...value, rss, cpuUs, steal: coreSteal(stealBefore) };
     };
 
     console.log(
@@ -419,19 +448,29 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     const ngxR = medianResult(rounds.map((r) => r.nginx));
     const gateway = medianResult(rounds.map((r) => r.gateway));
     const mirrored = medianResult(rounds.map((r) => r.mirrored));
-    // Added latency at half the gateway's saturation rate, also in rounds (direct, then gateway):
-    // a p99 is the slowest 1 % of one run, so one stall of the host can move it; the goal uses the
-    // median of the per-round differences. (Pacing both side by side in one loader would overload
-    // the load core and measure the loader instead.)
+    // Added latency at half the gateway's saturation rate, also in rounds (direct, then nginx and the
+    // gateway, their order flipping): a p99 is the slowest 1 % of one run, so one stall of the host
+    // can move it; the goal uses the median of the per-round differences. nginx at the same rate is
+    // the control: what any proxy on this host adds (an extra hop, a second busy core, CPU steal).
+    // (Pacing targets side by side in one loader would overload the load core and measure the loader.)
     const half = Math.floor(gateway.rps / 2);
-    const pacedRounds: { direct: Result; gateway: Result }[] = [];
+    const pacedRounds: { direct: Result; nginx: Result; gateway: Result }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const d = await paced(`direct @${half}/s`, "direct", half);
-      const g = await paced(`gateway @${half}/s`, "gateway", half);
-      pacedRounds.push({ direct: d, gateway: g });
-      console.log(`paced round ${i + 1}/${ROUNDS} @${half}/s: p50 direct ${d.p50.toFixed(2)} ms, gateway ${g.p50.toFixed(2)} ms; p99 direct ${d.p99.toFixed(2)} ms, gateway ${g.p99.toFixed(2)} ms (added ${(g.p99 - d.p99).toFixed(2)} ms)`);
+      let n: Result, g: Result;
+      if (i % 2 === 0) {
+        n = await paced(`nginx @${half}/s`, "nginx", half);
+        g = await paced(`gateway @${half}/s`, "gateway", half);
+      } else {
+        g = await paced(`gateway @${half}/s`, "gateway", half);
+        n = await paced(`nginx @${half}/s`, "nginx", half);
+      }
+      pacedRounds.push({ direct: d, nginx: n, gateway: g });
+      const fig = (r: Result, base?: Result): string => `${r.p99.toFixed(2)}${base ? ` (+${(r.p99 - base.p99).toFixed(2)})` : ""} ms, steal ${r.steal}`;
+      console.log(`paced round ${i + 1}/${ROUNDS} @${half}/s, p99: direct ${fig(d)}; nginx ${fig(n, d)}; gateway ${fig(g, d)}, its core ${busy(g, half)} busy`);
     }
     const directHalf = medianResult(pacedRounds.map((r) => r.direct));
+    const nginxHalf = medianResult(pacedRounds.map((r) => r.nginx));
     const gatewayHalf = medianResult(pacedRounds.map((r) => r.gateway));
     const peak = rssMb(server.pid!);
     let heap = "";
@@ -443,7 +482,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       /* no process metrics */
     }
 
-    const rows = [direct, ngxR, gateway, mirrored, directHalf, gatewayHalf];
+    const rows = [direct, ngxR, gateway, mirrored, directHalf, nginxHalf, gatewayHalf];
     console.log("");
     console.log(["run".padEnd(24), "req/s".padStart(8), "p50 ms".padStart(8), "p99 ms".padStart(8), "CPU us/req".padStart(11), "RSS MB".padStart(7), "errors".padStart(7), "non2xx".padStart(7)].join(" "));
     for (const r of rows) {
@@ -475,11 +514,15 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     console.log(["goal".padEnd(34), "measured".padStart(10), "target".padStart(10), "".padStart(5)].join(" "));
     for (const [g, v, t, ok] of goals) console.log([g.padEnd(34), v.padStart(10), t.padStart(10), (ok ? "PASS" : "FAIL").padStart(5)].join(" "));
     console.log(`figures: medians of ${ROUNDS} rounds; goals: medians of per-round ratios (throughput, mirror) and differences (p99); CPU steal during the saturation rounds ${steal}`);
+    const nginxAdded = median(pacedRounds.map((r) => r.nginx.p99 - r.direct.p99));
+    console.log(
+      `control: nginx adds ${nginxAdded.toFixed(2)} ms to the p99 at the same rate (median of the same rounds); the gateway's core is ${busy(gatewayHalf, half)} busy at that rate (CPU per request ${gatewayHalf.cpuUs?.toFixed(0)} us, ${gateway.cpuUs?.toFixed(0)} us at saturation)`,
+    );
     console.log(
       `CPU per request of the proxy under test (saturation medians): nginx ${ngxR.cpuUs?.toFixed(0)} us, gateway ${gateway.cpuUs?.toFixed(0)} us; nginx's throughput is bound by the load core when it stays near direct's`,
     );
     console.log(`gateway/direct throughput ${pct(gateway.rps / direct.rps)}; gateway RSS idle ${idleRss.toFixed(0)} MB, peak (VmHWM) ${peak.hwm.toFixed(0)} MB${heap}`);
-    const bad = [...rows, ...rounds.flatMap((r) => [r.direct, r.nginx, r.gateway, r.mirrored]), ...pacedRounds.flatMap((r) => [r.direct, r.gateway])].filter((r) => r.errors > 0 || r.non2xx > 0);
+    const bad = [...rows, ...rounds.flatMap((r) => [r.direct, r.nginx, r.gateway, r.mirrored]), ...pacedRounds.flatMap((r) => [r.direct, r.nginx, r.gateway])].filter((r) => r.errors > 0 || r.non2xx > 0);
     if (bad.length > 0) console.log(`WARNING: errors or non-2xx answers in: ${[...new Set(bad.map((r) => r.name))].join(", ")}`);
   } finally {
     for (const c of children) c.kill("SIGTERM");
