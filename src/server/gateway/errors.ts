@@ -11,6 +11,7 @@ export type GatewayErrorCode =
   | "payload_too_large"
   | "expectation_failed"
   | "headers_too_large"
+  | "http_version_not_supported"
   | "model_error"
   | "too_many_requests"
   | "upstream_connection_failed"
@@ -41,6 +42,7 @@ const STATUS: Record<GatewayErrorCode, number> = {
   payload_too_large: 413,
   expectation_failed: 417,
   headers_too_large: 431,
+  http_version_not_supported: 505,
   model_error: 424,
   too_many_requests: 429,
   upstream_connection_failed: 502,

@@ -161,6 +161,21 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
       "POST /a HTTP/1.1\r\nHost: x\r\nX-Ctl: a\u0007b\r\nContent-Length: 0\r\n\r\n",
       "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
       "GARBAGE\r\n\r\n",
+      // http-parser-js alone: ends lines at a bare LF, joins folded lines, skips lines without a colon.
+      "POST /a HTTP/1.1\nHost: x\nContent-Length: 0\n\n",
+      "POST /a HTTP/1.1\r\nHost: x\nContent-Length: 0\r\n\r\n",
+      "POST /a HTTP/1.1\r\nHost: x\rX: y\r\nContent-Length: 0\r\n\r\n",
+      "POST /a HTTP/1.1\r\nHost: x\r\nX-A: b\r\n Transfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n",
+      "POST /a HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length; 5\r\n\r\nhello",
+      "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length : 0\r\n\r\n",
+      // Request targets: a path or an absolute URL, in visible ASCII.
+      "GET a HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /a\u0000b HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /\u00e9 HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /a\u00afb HTTP/1.1\r\nHost: x\r\n\r\n",
+      "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
     ];
     for (const c of cases) {
       const seen = await raw(port, [c]);
@@ -169,6 +184,23 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
       assert.equal(seen.closed, true, JSON.stringify(c));
     }
     assert.equal(handled, 0);
+    // Chunk data must be followed by CRLF; a bare LF there would shift where the next chunk starts.
+    const lf = await raw(port, ["POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n3\r\nabc\r\n0\r\n\r\n"]);
+    assert.deepEqual(statuses(lf.text), [400]);
+    assert.equal(lf.closed, true);
+    // Only HTTP/1.x is spoken.
+    const v = await raw(port, ["GET / HTTP/2.0\r\nHost: x\r\n\r\n"]);
+    assert.deepEqual(statuses(v.text), [505]);
+    assert.equal(v.closed, true);
+  });
+
+  it("accepts an absolute-form target: its path reaches the handler and its authority replaces Host", async () => {
+    const port = await start((req, res) => res.respond(200, {}, JSON.stringify({ url: req.url, host: req.headers.host })));
+    const seen = await raw(port, ["GET http://model.example:8080/score?x=1 HTTP/1.1\r\nHost: other\r\n\r\nGET HTTP://h HTTP/1.1\r\nHost: h\r\n\r\n"], 1000, 0, false, 2);
+    assert.deepEqual(bodies(seen.text), [
+      { url: "/score?x=1", host: "model.example:8080" },
+      { url: "/", host: "h" },
+    ]);
   });
 
   it("answers the requests before a malformed one, then closes; a body cut by bad framing reaches the handler as BodyAborted", async () => {

@@ -37,24 +37,76 @@ const MALFORMED = 'malformed HTTP/1.1 request: send a request line "METHOD /path
 const METHODS = HTTPParser.methods;
 /** A chunk-size line: hex digits, optionally extensions (RFC 9112 7.1). */
 const CHUNK_SIZE = /^[0-9a-fA-F]{1,15}(?:[ \t]*;.*)?$/;
+/** Origin-form request target: a path of visible ASCII (RFC 9112 3.2.1); anything else is percent-encoded. */
+const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
+/** Absolute-form request target: scheme, authority, then the path and query passed on. */
+// eslint-disable-next-line no-control-regex
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#\x00-\x20\x7f-\uffff]+)((?:[/?][\x21-\x7e]*)?)$/i;
+/**
+ * Lines are decoded byte for byte, as node:http does. http-parser-js decodes them as "ascii", which
+ * drops the high bit: 0xAF would read as '/', so one path segment could become two here but not in
+ * a proxy in front; with latin1 such bytes stay themselves and the request target check refuses them.
+ */
+const LINE_ENCODING = "latin1";
 
 /**
- * The http-parser-js 0.5.10 internals this layer relies on (pinned; test/unit/server/h1.test.ts
- * covers both uses): the state machine (`this[state]()`, with a partial line in `line`) and its
- * chunk-head step.
+ * The http-parser-js 0.5.10 internals this layer relies on (pinned; test/unit/server/h1.test.ts and
+ * h1-differential.test.ts cover every use): the state machine (`this[state]()`, with a partial line
+ * in `line`), the chunk being executed, and the three steps replaced below.
  */
 interface ParserInternals {
   state: string;
   line: string;
+  chunk: Buffer;
+  offset: number;
+  end: number;
   body_bytes: number | null;
   consumeLine(): string | undefined;
+  parseHeader(line: string, headers: string[]): void;
   BODY_CHUNKHEAD(): void;
+}
+
+/**
+ * Every line of a head, chunk size or trailer must end in CRLF, with no other CR in it. http-parser-js
+ * also ends a line at a bare LF, so `Host: x\n` or chunk data followed by a bare LF would frame
+ * differently here than in a strict parser in front or behind (llhttp refuses them).
+ */
+function strictConsumeLine(this: ParserInternals): string | undefined {
+  const { chunk, end } = this;
+  for (let i = this.offset; i < end; i++) {
+    if (chunk[i] !== 0x0a) continue;
+    const line = this.line + chunk.toString(LINE_ENCODING, this.offset, i);
+    this.line = "";
+    this.offset = i + 1;
+    const last = line.length - 1;
+    if (last < 0 || line.charCodeAt(last) !== 13) throw new Refusal(400, "bare LF: end every line of the request head and of chunked framing with CRLF");
+    if (line.indexOf("\r") !== last) throw new Refusal(400, "bare CR inside a line: end lines with CRLF and send no other CR");
+    return line.slice(0, last);
+  }
+  this.line += chunk.toString(LINE_ENCODING, this.offset, end);
+  this.offset = end;
+  return undefined;
+}
+
+const HEADER_LINE = /^([^: \t]+):[ \t]*((?:.*[^ \t])|)/;
+
+/**
+ * http-parser-js joins a line that starts with a space to the previous header (obs-fold) and skips a
+ * line without a colon; both are refused here (RFC 9112 5.2 allows refusing obs-fold), so
+ * `Content-Length; 5` or a folded ` Transfer-Encoding: chunked` cannot hide framing from this layer.
+ */
+function strictParseHeader(line: string, headers: string[]): void {
+  const m = HEADER_LINE.exec(line);
+  if (m === null) {
+    throw new Refusal(400, line[0] === " " || line[0] === "\t" ? "folded header line (obs-fold): send each header on one line" : "malformed header line: send 'Name: value' with no space before the colon");
+  }
+  headers.push(m[1]!, m[2]!);
 }
 
 /**
  * http-parser-js reads a chunk size with parseInt, so `XYZ` ends a body and `5junk` is 5. This
  * stricter step refuses any size line that is not hex (with optional extensions), so a chunked
- * body cannot be framed two ways. Pinned parser version; test/unit/server/h1.test.ts covers it.
+ * body cannot be framed two ways.
  */
 function strictChunkHead(this: ParserInternals): void {
   const line = this.consumeLine();
@@ -108,7 +160,10 @@ export class H1Connection implements ExchangeSink {
     p[HTTPParser.kOnHeadersComplete] = this.onHead as never;
     p[HTTPParser.kOnBody] = this.onBody;
     p[HTTPParser.kOnMessageComplete] = this.onMessageComplete;
-    (p as unknown as ParserInternals).BODY_CHUNKHEAD = strictChunkHead;
+    const internals = p as unknown as ParserInternals;
+    internals.consumeLine = strictConsumeLine;
+    internals.parseHeader = strictParseHeader;
+    internals.BODY_CHUNKHEAD = strictChunkHead;
     this.parser = p;
     this.idleSince = Date.now();
     socket.on("data", this.onData);
@@ -155,6 +210,16 @@ export class H1Connection implements ExchangeSink {
     // Closing (graceful shutdown): a request that arrives now is not taken; the connection ends after the answers owed.
     if (this.closing) return 0;
     if (h.upgrade) throw new Refusal(400, "protocol upgrades (WebSocket, h2c) are not supported: send plain HTTP/1.1 requests");
+    if (h.versionMajor !== 1) throw new Refusal(505, `HTTP/${h.versionMajor}.${h.versionMinor} is not supported: send HTTP/1.1`);
+    let url = h.url;
+    let authority: string | undefined;
+    if (!ORIGIN_FORM.test(url)) {
+      // Absolute-form (RFC 9112 3.2.2): a server must accept it; its authority replaces Host.
+      const m = ABSOLUTE_FORM.exec(url);
+      if (m === null) throw new Refusal(400, "malformed request target: send a path starting with '/' (or an absolute http URL), percent-encoding anything but visible ASCII");
+      authority = m[1]!;
+      url = m[2]!.startsWith("/") ? m[2]! : `/${m[2]!}`;
+    }
     const raw = h.headers;
     const headers: Record<string, string> = {};
     let size = h.url.length;
@@ -170,13 +235,14 @@ export class H1Connection implements ExchangeSink {
       else headers[name] = `${prev}, ${value}`;
     }
     if (size > this.ctx.maxHeaderSize) throw this.headTooLarge();
+    if (authority !== undefined) headers.host = authority;
     const te = headers["transfer-encoding"];
     const cl = headers["content-length"];
     if (te !== undefined && (te.toLowerCase() !== "chunked" || cl !== undefined)) throw new Refusal(400, "Transfer-Encoding must be exactly 'chunked' and never sent with Content-Length");
     if (cl !== undefined && !DIGITS.test(cl)) throw new Refusal(400, "Content-Length must be a decimal number");
     const expect = headers.expect;
     if (expect !== undefined && expect.toLowerCase() !== "100-continue") throw new Refusal(417, "only 'Expect: 100-continue' is supported");
-    const req = new H1Request(METHODS[h.method] ?? "GET", h.url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
+    const req = new H1Request(METHODS[h.method] ?? "GET", url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
     const length = cl === undefined ? 0 : Number(cl);
     // Without a body the message is complete with its head (the parser says so right after this call).
     if (te === undefined && length === 0) req.complete = true;
