@@ -10,8 +10,8 @@ export class BodyTooLarge extends Error {
 
 /** The client went away or sent a broken body. */
 export class BodyAborted extends Error {
-  constructor() {
-    super("request body was not received completely");
+  constructor(message = "request body was not received completely") {
+    super(message);
     this.name = "BodyAborted";
   }
 }

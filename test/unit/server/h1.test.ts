@@ -230,6 +230,27 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.equal(seen.closed, true);
   });
 
+  it("bounds the chunked framing too: an endless chunk-size line or a trailer section past the head limit cuts the body (BodyAborted, saying why)", async () => {
+    const port = await start(
+      (req, res) => void req.body().then((b) => res.respond(200, {}, JSON.stringify({ body: b.toString() })), (err: Error) => res.respond(400, {}, `${err.name}: ${err.message}`)),
+      { maxHeaderSize: 2048 },
+    );
+    const chunked = "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const endless = await raw(port, [chunked, "1", ...Array.from({ length: 6 }, () => "0".repeat(500))], 800, 10);
+    assert.deepEqual(statuses(endless.text), [400]);
+    assert.match(endless.text, /BodyAborted: a line of the chunked framing exceeds 2048 bytes/);
+    assert.equal(endless.closed, true);
+    const trailers = Array.from({ length: 100 }, (_, i) => `X-T${i}: ${"v".repeat(30)}\r\n`).join("");
+    const long = await raw(port, [`${chunked}3\r\nabc\r\n0\r\n${trailers}\r\n`]);
+    assert.deepEqual(statuses(long.text), [400]);
+    assert.match(long.text, /BodyAborted: request trailer section exceeds 2048 bytes/);
+    assert.equal(long.closed, true);
+    // Trailers within the limit are fine, and their count starts over with each message.
+    const ok = `${chunked}3\r\nabc\r\n0\r\n${trailers.split("\r\n").slice(0, 40).join("\r\n")}\r\n\r\n`;
+    const two = await raw(port, [ok + ok], 1000, 0, false, 2);
+    assert.deepEqual(bodies(two.text), [{ body: "abc" }, { body: "abc" }]);
+  });
+
   it("passes the body limit to the handler: declared or actual, as BodyTooLarge", async () => {
     const port = await start(echo, { bodyLimitBytes: 10 });
     assert.deepEqual(statuses((await raw(port, [post("/a", "x".repeat(11))])).text), [413]);

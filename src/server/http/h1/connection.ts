@@ -60,6 +60,9 @@ interface ParserInternals {
   chunk: Buffer;
   offset: number;
   end: number;
+  maxHeaderSize: number;
+  /** This layer's own count: bytes of the current message's trailer section. */
+  trailerBytes: number;
   body_bytes: number | null;
   consumeLine(): string | undefined;
   parseHeader(line: string, headers: string[]): void;
@@ -78,6 +81,7 @@ function strictConsumeLine(this: ParserInternals): string | undefined {
     const line = this.line + chunk.toString(LINE_ENCODING, this.offset, i);
     this.line = "";
     this.offset = i + 1;
+    if (this.state === "BODY_CHUNKTRAILERS" && (this.trailerBytes += line.length + 1) > this.maxHeaderSize) throw framingTooLarge(this);
     const last = line.length - 1;
     if (last < 0 || line.charCodeAt(last) !== 13) throw new Refusal(400, "bare LF: end every line of the request head and of chunked framing with CRLF");
     if (line.indexOf("\r") !== last) throw new Refusal(400, "bare CR inside a line: end lines with CRLF and send no other CR");
@@ -85,7 +89,21 @@ function strictConsumeLine(this: ParserInternals): string | undefined {
   }
   this.line += chunk.toString(LINE_ENCODING, this.offset, end);
   this.offset = end;
+  // The parser bounds only the head; a chunk-size line or trailer section could otherwise grow without end.
+  if (this.line.length > this.maxHeaderSize && !HEAD_STATES.has(this.state)) throw framingTooLarge(this);
   return undefined;
+}
+
+const HEAD_STATES = new Set(["REQUEST_LINE", "HEADER"]);
+
+/** Past the head, so the handler reading the body gets this message as BodyAborted and answers 400. */
+function framingTooLarge(p: ParserInternals): Refusal {
+  return new Refusal(
+    400,
+    p.state === "BODY_CHUNKTRAILERS"
+      ? `request trailer section exceeds ${p.maxHeaderSize} bytes: send fewer or shorter trailer fields`
+      : `a line of the chunked framing exceeds ${p.maxHeaderSize} bytes: send chunk sizes without long extensions`,
+  );
 }
 
 const HEADER_LINE = /^([^: \t]+):[ \t]*((?:.*[^ \t])|)/;
@@ -164,6 +182,7 @@ export class H1Connection implements ExchangeSink {
     internals.consumeLine = strictConsumeLine;
     internals.parseHeader = strictParseHeader;
     internals.BODY_CHUNKHEAD = strictChunkHead;
+    internals.trailerBytes = 0;
     this.parser = p;
     this.idleSince = Date.now();
     socket.on("data", this.onData);
@@ -262,6 +281,7 @@ export class H1Connection implements ExchangeSink {
   };
 
   private readonly onMessageComplete = (): void => {
+    (this.parser as unknown as ParserInternals).trailerBytes = 0;
     const req = this.reading;
     this.reading = undefined;
     req?.end();
@@ -339,8 +359,8 @@ export class H1Connection implements ExchangeSink {
   private refuse(r: Refusal): void {
     this.closing = true;
     this.socket.pause();
-    // A body cut short by bad framing: its handler sees BodyAborted and answers.
-    this.reading?.abort();
+    // A body cut short by bad framing: its handler sees BodyAborted, saying why, and answers.
+    this.reading?.abort(r.message);
     this.reading = undefined;
     if (this.queue.length === 0) this.answerItself(r.status, r.message, undefined);
   }

@@ -76,10 +76,10 @@ export class H1Request {
     }
   }
 
-  /** @internal The client went away, or the body timed out, before the message was complete. */
-  abort(): void {
+  /** @internal The client went away, the body timed out, or its framing was refused (`reason`) before the message was complete. */
+  abort(reason?: string): void {
     if (this.complete || this.failure) return;
-    this.failure = new BodyAborted();
+    this.failure = new BodyAborted(reason);
     this.settle(this.failure);
   }
 
