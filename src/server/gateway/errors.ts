@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 /** Stable codes of every failure the gateway answers with. */
 export type GatewayErrorCode =
   | "bad_request"
@@ -60,9 +61,10 @@ export function failureStatus(err: unknown): { status: number; code: GatewayErro
 }
 
 /** The JSON error body of an answer the HTTP layer gives itself (bad framing, timeouts), by status. */
-export function protocolErrorBody(status: number, message: string): { contentType: string; body: Buffer } {
+export function protocolErrorBody(status: number, message: string): { contentType: string; body: Buffer; headers: { "x-request-id": string } } {
   const code = (Object.keys(STATUS) as GatewayErrorCode[]).find((c) => STATUS[c] === status) ?? "bad_request";
-  return { contentType: "application/json; charset=utf-8", body: Buffer.from(JSON.stringify({ error: { code, message } })) };
+  // Every answer carries a request id, also those given before a request could be read.
+  return { contentType: "application/json; charset=utf-8", body: Buffer.from(JSON.stringify({ error: { code, message } })), headers: { "x-request-id": randomUUID() } };
 }
 
 /** Makes a user-supplied value safe to echo: printable ASCII only, bounded length. */

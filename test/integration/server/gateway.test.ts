@@ -276,8 +276,16 @@ describe("gateway", () => {
       });
     assert.match(await raw("POST /endpoints/..%2f../score HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), /^HTTP\/1.1 400/);
     assert.match(await raw("POST /endpoints/%E0%A4%A/score HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), /^HTTP\/1.1 400/);
-    assert.match(await raw("GARBAGE\r\n\r\n"), /^HTTP\/1.1 400/);
-    assert.match(await raw(`POST /endpoints/split/score HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`), /^HTTP\/1.1 431/);
+    // The HTTP layer's own answers carry a request id and a JSON error that says what to fix.
+    const garbage = await raw("GARBAGE\r\n\r\n");
+    assert.match(garbage, /^HTTP\/1.1 400/);
+    assert.match(garbage, /\r\nx-request-id: [0-9a-f-]{36}\r\n/);
+    assert.match(garbage, /\{"error":\{"code":"bad_request","message":"malformed HTTP\/1.1 request: send a request line/);
+    const big = await raw(`POST /endpoints/split/score HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    assert.match(big, /^HTTP\/1.1 431/);
+    assert.match(big, /\r\nx-request-id: [0-9a-f-]{36}\r\n/);
+    assert.match(await raw("GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n"), /^HTTP\/1.1 505[^]*"code":"http_version_not_supported"/);
+    assert.match(await raw("POST /endpoints/split/score HTTP/1.1\nHost: x\nContent-Length: 0\n\n"), /^HTTP\/1.1 400[^]*bare LF/);
     assert.match(await raw("GET /etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), /^HTTP\/1.1 404/);
     assert.match(await raw("GET /endpoints/split/score HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), /^HTTP\/1.1 405/);
     const noEp = await fetch(`${h.server.gatewayUrl}/endpoints/nope-x/score`, { method: "POST", body: "{}" });

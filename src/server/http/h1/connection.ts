@@ -11,8 +11,15 @@ export interface ConnectionContext {
   date(): string;
   handle(req: H1Request, res: H1Response): void;
   /** The body of an answer the HTTP layer gives itself (bad framing, timeouts). */
-  errorBody(status: number, message: string): { contentType: string; body: Buffer };
+  errorBody(status: number, message: string): OwnAnswer;
   closed(conn: H1Connection): void;
+}
+
+/** An answer the HTTP layer gives itself: its body and any headers the server adds to every answer. */
+export interface OwnAnswer {
+  contentType: string;
+  body: Buffer;
+  headers?: ResponseHeaders;
 }
 
 /** A request the HTTP layer refuses before any handler sees it. */
@@ -375,13 +382,13 @@ export class H1Connection implements ExchangeSink {
    */
   private answerItself(status: number, message: string, req: H1Request | undefined): void {
     this.closing = true;
-    const { contentType, body } = this.ctx.errorBody(status, message);
+    const { contentType, body, headers } = this.ctx.errorBody(status, message);
     if (req === undefined) {
       req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
       req.complete = true;
       this.queue.push(req);
     }
-    this.respond(req, status, { "content-type": contentType }, body);
+    this.respond(req, status, { ...headers, "content-type": contentType }, body);
   }
 
   /** Enforces the header, body and idle timeouts; called about once a second. */

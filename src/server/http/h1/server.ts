@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { H1Connection, type ConnectionContext } from "./connection";
+import { H1Connection, type ConnectionContext, type OwnAnswer } from "./connection";
 import type { H1Request, H1Response } from "./message";
 
 export interface H1ServerOptions {
@@ -13,8 +13,8 @@ export interface H1ServerOptions {
   requestTimeoutMs?: number;
   /** Idle keep-alive connections are closed after this time. @default 65 s */
   keepAliveTimeoutMs?: number;
-  /** Body of the answers the HTTP layer gives itself (malformed requests, timeouts). */
-  errorBody(status: number, message: string): { contentType: string; body: Buffer };
+  /** Body (and extra headers, e.g. a request id) of the answers the HTTP layer gives itself (malformed requests, timeouts). */
+  errorBody(status: number, message: string): OwnAnswer;
 }
 
 export type H1Handler = (req: H1Request, res: H1Response) => void;
