@@ -3,11 +3,12 @@ import { STATUS_CODES } from "node:http";
 import { performance } from "node:perf_hooks";
 import { keyMatches } from "../auth/keys";
 import { tokenExpiry } from "../auth/tokens";
+import type { OwnAnswer, OwnAnswerContext } from "../http/h1/connection";
 import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message";
 import { BodyAborted, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
-import { GatewayError, failureStatus, sanitize, upstreamFailure } from "./errors";
+import { GatewayError, failureStatus, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
 import { Mirror } from "./mirror";
 import { protocolSwagger } from "./protocol-swagger";
 import { pickWeighted, shouldMirror } from "./select";
@@ -345,20 +346,39 @@ export class Gateway {
       (s.latency ??= metrics.latency.labels(s.labels)).observe(ms / 1000);
       routed = s.logFields;
     }
+    // Same JSON line as ever (fields and order): time, request_id, method, path, status, duration_ms,
+    // then the routing facts that are known. Built by hand: request_id (validated or a UUID), method
+    // (the HTTP layer accepts only known method tokens) and path (sanitized) never need escaping;
+    // names are JSON-encoded once per series or instance.
+    let line = `{"time":"${this.isoNow()}","request_id":"${st.requestId}","method":"${st.req.method}","path":"${this.logPath(st.req.url)}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}${routed}`;
+    if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
+    if (st.instance !== undefined) line += st.instance.logField;
+    if (st.upstream_status !== undefined) line += `,"upstream_status":${st.upstream_status}`;
+    this.opts.accessLog(`${line}}`);
+  }
+
+  /**
+   * The HTTP layer's own answers (malformed requests, oversized heads, timeouts): a JSON error with
+   * a request id, and an access-log line like every answer (method and path once a head was read).
+   */
+  readonly ownAnswer = (status: number, message: string, about: OwnAnswerContext): OwnAnswer => {
+    const answer = protocolErrorBody(status, message);
+    // A request a handler already has is logged by that handler.
+    if (!about.handled) {
+      const target = about.method !== undefined && about.url !== undefined ? `,"method":"${about.method}","path":"${this.logPath(about.url)}"` : "";
+      this.opts.accessLog(`{"time":"${this.isoNow()}","request_id":"${answer.headers["x-request-id"]}"${target},"status":${status},"duration_ms":${Math.max(0, Date.now() - about.startedAt)}}`);
+    }
+    return answer;
+  };
+
+  /** The access log's `time`, recomputed at most once per millisecond. */
+  private isoNow(): string {
     const now = Date.now();
     if (now !== this.lastMs) {
       this.lastMs = now;
       this.lastIso = new Date(now).toISOString();
     }
-    // Same JSON line as ever (fields and order): time, request_id, method, path, status, duration_ms,
-    // then the routing facts that are known. Built by hand: request_id (validated or a UUID), method
-    // (the HTTP layer accepts only known method tokens) and path (sanitized) never need escaping;
-    // names are JSON-encoded once per series or instance.
-    let line = `{"time":"${this.lastIso}","request_id":"${st.requestId}","method":"${st.req.method}","path":"${this.logPath(st.req.url)}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}${routed}`;
-    if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
-    if (st.instance !== undefined) line += st.instance.logField;
-    if (st.upstream_status !== undefined) line += `,"upstream_status":${st.upstream_status}`;
-    this.opts.accessLog(`${line}}`);
+    return this.lastIso;
   }
 
   private logPath(url: string): string {

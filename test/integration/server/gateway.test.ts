@@ -281,6 +281,16 @@ describe("gateway", () => {
     assert.match(garbage, /^HTTP\/1.1 400/);
     assert.match(garbage, /\r\nx-request-id: [0-9a-f-]{36}\r\n/);
     assert.match(garbage, /\{"error":\{"code":"bad_request","message":"malformed HTTP\/1.1 request: send a request line/);
+    // ...and an access-log line under the same id (method and path once a head was read).
+    const logged = (id: string): Record<string, unknown> | undefined => h.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.request_id === id);
+    const garbageLine = logged(/x-request-id: ([0-9a-f-]{36})/.exec(garbage)![1]!);
+    assert.deepEqual(Object.keys(garbageLine ?? {}), ["time", "request_id", "status", "duration_ms"]);
+    assert.equal(garbageLine!.status, 400);
+    const oldVersion = await raw("POST /endpoints/split/score?k=1 HTTP/2.0\r\nHost: x\r\n\r\n");
+    assert.deepEqual(
+      (({ method, path, status }) => ({ method, path, status }))(logged(/x-request-id: ([0-9a-f-]{36})/.exec(oldVersion)![1]!) ?? {}),
+      { method: "POST", path: "/endpoints/split/score", status: 505 },
+    );
     const big = await raw(`POST /endpoints/split/score HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
     assert.match(big, /^HTTP\/1.1 431/);
     assert.match(big, /\r\nx-request-id: [0-9a-f-]{36}\r\n/);

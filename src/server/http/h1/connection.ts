@@ -11,7 +11,7 @@ export interface ConnectionContext {
   date(): string;
   handle(req: H1Request, res: H1Response): void;
   /** The body of an answer the HTTP layer gives itself (bad framing, timeouts). */
-  errorBody(status: number, message: string): OwnAnswer;
+  errorBody(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
   closed(conn: H1Connection): void;
 }
 
@@ -20,6 +20,16 @@ export interface OwnAnswer {
   contentType: string;
   body: Buffer;
   headers?: ResponseHeaders;
+}
+
+/** What is known of the request an own answer goes to: method and target once its head was read. */
+export interface OwnAnswerContext {
+  method?: string;
+  url?: string;
+  /** When its first byte arrived (ms since the epoch). */
+  startedAt: number;
+  /** A handler already has this request (a body timeout): it answers, and logs, too. */
+  handled: boolean;
 }
 
 /** A request the HTTP layer refuses before any handler sees it. */
@@ -175,6 +185,8 @@ export class H1Connection implements ExchangeSink {
   /** Answer what is queued, then close. */
   private closing = false;
   private dead = false;
+  /** Method and target of the head being checked, for the answer if it is refused. */
+  private head: { method: string; url: string } | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -235,6 +247,7 @@ export class H1Connection implements ExchangeSink {
         : first;
     // Closing (graceful shutdown): a request that arrives now is not taken; the connection ends after the answers owed.
     if (this.closing) return 0;
+    this.head = { method: METHODS[h.method] ?? "GET", url: h.url };
     if (h.upgrade) throw new Refusal(400, "protocol upgrades (WebSocket, h2c) are not supported: send plain HTTP/1.1 requests");
     if (h.versionMajor !== 1) throw new Refusal(505, `HTTP/${h.versionMajor}.${h.versionMinor} is not supported: send HTTP/1.1`);
     let url = h.url;
@@ -268,7 +281,8 @@ export class H1Connection implements ExchangeSink {
     if (cl !== undefined && !DIGITS.test(cl)) throw new Refusal(400, "Content-Length must be a decimal number");
     const expect = headers.expect;
     if (expect !== undefined && expect.toLowerCase() !== "100-continue") throw new Refusal(417, "only 'Expect: 100-continue' is supported");
-    const req = new H1Request(METHODS[h.method] ?? "GET", url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
+    const req = new H1Request(this.head.method, url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
+    this.head = undefined;
     const length = cl === undefined ? 0 : Number(cl);
     // Without a body the message is complete with its head (the parser says so right after this call).
     if (te === undefined && length === 0) req.complete = true;
@@ -382,7 +396,8 @@ export class H1Connection implements ExchangeSink {
    */
   private answerItself(status: number, message: string, req: H1Request | undefined): void {
     this.closing = true;
-    const { contentType, body, headers } = this.ctx.errorBody(status, message);
+    const about: OwnAnswerContext = req === undefined ? { ...this.head, startedAt: this.headSince || Date.now(), handled: false } : { method: req.method, url: req.url, startedAt: req.startedAt, handled: true };
+    const { contentType, body, headers } = this.ctx.errorBody(status, message, about);
     if (req === undefined) {
       req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
       req.complete = true;

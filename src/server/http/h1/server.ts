@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { H1Connection, type ConnectionContext, type OwnAnswer } from "./connection";
+import { H1Connection, type ConnectionContext, type OwnAnswer, type OwnAnswerContext } from "./connection";
 import type { H1Request, H1Response } from "./message";
 
 export interface H1ServerOptions {
@@ -14,7 +14,7 @@ export interface H1ServerOptions {
   /** Idle keep-alive connections are closed after this time. @default 65 s */
   keepAliveTimeoutMs?: number;
   /** Body (and extra headers, e.g. a request id) of the answers the HTTP layer gives itself (malformed requests, timeouts). */
-  errorBody(status: number, message: string): OwnAnswer;
+  errorBody(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
 }
 
 export type H1Handler = (req: H1Request, res: H1Response) => void;
