@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from "nod
 import { connect, type AddressInfo } from "node:net";
 import { H1Server } from "../../../src/server/http/h1/server";
 import type { H1Request, H1Response } from "../../../src/server/http/h1/message";
+import { seededRandom } from "./seeded-random";
 
 // Differential check of the gateway's HTTP/1.1 layer (lenient http-parser-js plus its own refusals)
 // against node:http's strict llhttp: seeded mutations of valid (pipelined, chunked) requests go to
@@ -19,18 +20,6 @@ interface Seen {
   method: string;
   url: string;
   body: string;
-}
-
-/** Deterministic PRNG (mulberry32), so a failure names a seed that reproduces it. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const BASES = [
@@ -184,7 +173,7 @@ describe("HTTP/1.1 layer against node's llhttp (differential, seeded)", () => {
   });
 
   it("agrees with llhttp on every request both accept, answers well-formed responses only, and stays up (400 mutated inputs)", async () => {
-    const rand = prng(20261126);
+    const rand = seededRandom(20261126);
     const allowed = new Set([200, 400, 413, 417, 431, 505]);
     let bothAccepted = 0;
     let refusedByOurs = 0;

@@ -1,24 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { cumulative, leastOutstanding, pickWeighted, shouldMirror } from "../../../src/server/gateway/select";
-
-/** Deterministic PRNG (mulberry32) so the split check is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "./seeded-random";
 
 describe("routing choices", () => {
   it("splits 10 000 draws at 90/10 within +-2 points (several seeds)", () => {
     const c = cumulative({ blue: 90, green: 10 });
     for (const seed of [1, 2, 3, 42, 1234]) {
-      const r = rng(seed);
+      const r = seededRandom(seed);
       let green = 0;
       for (let i = 0; i < 10_000; i++) if (pickWeighted(c, r()) === "green") green++;
       assert.ok(Math.abs(green / 100 - 10) <= 2, `seed ${seed}: ${green / 100}%`);
@@ -40,7 +29,7 @@ describe("routing choices", () => {
     assert.equal(shouldMirror(0, 0), false);
     assert.equal(shouldMirror(10, 0.0999), true);
     assert.equal(shouldMirror(10, 0.1), false);
-    const r = rng(7);
+    const r = seededRandom(7);
     let n = 0;
     for (let i = 0; i < 10_000; i++) if (shouldMirror(20, r())) n++;
     assert.ok(Math.abs(n / 100 - 20) <= 2);
