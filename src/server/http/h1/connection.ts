@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { HTTPParser } from "http-parser-js";
 import { H1Request, H1Response, responseHead, type ExchangeSink, type ResponseHeaders } from "./message";
+import { Refusal, betweenRequests, messageDone, strictRequestParser } from "./parser";
 
 /** What a connection needs from its server: limits, the handler and the shared clock. */
 export interface ConnectionContext {
@@ -32,16 +33,6 @@ export interface OwnAnswerContext {
   handled: boolean;
 }
 
-/** A request the HTTP layer refuses before any handler sees it. */
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Headers that must appear at most once: a second copy would make routing, auth or framing ambiguous. */
 const SINGLE = new Set(["authorization", "host", "content-length", "content-type", "transfer-encoding", "expect", "x-request-id", "azureml-model-deployment", "x-modelplane-endpoint"]);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
@@ -52,104 +43,11 @@ const NOT_TOKEN = /[^!#$%&'*+.^_`|~0-9a-z-]/g;
 const DIGITS = /^\d{1,15}$/;
 const MALFORMED = 'malformed HTTP/1.1 request: send a request line "METHOD /path HTTP/1.1", then "Name: value" header lines, each ending in CRLF';
 const METHODS = HTTPParser.methods;
-/** A chunk-size line: hex digits, optionally extensions (RFC 9112 7.1). */
-const CHUNK_SIZE = /^[0-9a-fA-F]{1,15}(?:[ \t]*;.*)?$/;
 /** Origin-form request target: a path of visible ASCII (RFC 9112 3.2.1); anything else is percent-encoded. */
 const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
 /** Absolute-form request target: scheme, authority, then the path and query passed on. */
 // eslint-disable-next-line no-control-regex
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#\x00-\x20\x7f-\uffff]+)((?:[/?][\x21-\x7e]*)?)$/i;
-/**
- * Lines are decoded byte for byte, as node:http does. http-parser-js decodes them as "ascii", which
- * drops the high bit: 0xAF would read as '/', so one path segment could become two here but not in
- * a proxy in front; with latin1 such bytes stay themselves and the request target check refuses them.
- */
-const LINE_ENCODING = "latin1";
-
-/**
- * The http-parser-js 0.5.10 internals this layer relies on (pinned; test/unit/server/h1.test.ts and
- * h1-differential.test.ts cover every use): the state machine (`this[state]()`, with a partial line
- * in `line`), the chunk being executed, and the three steps replaced below.
- */
-interface ParserInternals {
-  state: string;
-  line: string;
-  chunk: Buffer;
-  offset: number;
-  end: number;
-  maxHeaderSize: number;
-  /** This layer's own count: bytes of the current message's trailer section. */
-  trailerBytes: number;
-  body_bytes: number | null;
-  consumeLine(): string | undefined;
-  parseHeader(line: string, headers: string[]): void;
-  BODY_CHUNKHEAD(): void;
-}
-
-/**
- * Every line of a head, chunk size or trailer must end in CRLF, with no other CR in it. http-parser-js
- * also ends a line at a bare LF, so `Host: x\n` or chunk data followed by a bare LF would frame
- * differently here than in a strict parser in front or behind (llhttp refuses them).
- */
-function strictConsumeLine(this: ParserInternals): string | undefined {
-  const { chunk, end } = this;
-  for (let i = this.offset; i < end; i++) {
-    if (chunk[i] !== 0x0a) continue;
-    const line = this.line + chunk.toString(LINE_ENCODING, this.offset, i);
-    this.line = "";
-    this.offset = i + 1;
-    if (this.state === "BODY_CHUNKTRAILERS" && (this.trailerBytes += line.length + 1) > this.maxHeaderSize) throw framingTooLarge(this);
-    const last = line.length - 1;
-    if (last < 0 || line.charCodeAt(last) !== 13) throw new Refusal(400, "bare LF: end every line of the request head and of chunked framing with CRLF");
-    if (line.indexOf("\r") !== last) throw new Refusal(400, "bare CR inside a line: end lines with CRLF and send no other CR");
-    return line.slice(0, last);
-  }
-  this.line += chunk.toString(LINE_ENCODING, this.offset, end);
-  this.offset = end;
-  // The parser bounds only the head; a chunk-size line or trailer section could otherwise grow without end.
-  if (this.line.length > this.maxHeaderSize && !HEAD_STATES.has(this.state)) throw framingTooLarge(this);
-  return undefined;
-}
-
-const HEAD_STATES = new Set(["REQUEST_LINE", "HEADER"]);
-
-/** Past the head, so the handler reading the body gets this message as BodyAborted and answers 400. */
-function framingTooLarge(p: ParserInternals): Refusal {
-  return new Refusal(
-    400,
-    p.state === "BODY_CHUNKTRAILERS"
-      ? `request trailer section exceeds ${p.maxHeaderSize} bytes: send fewer or shorter trailer fields`
-      : `a line of the chunked framing exceeds ${p.maxHeaderSize} bytes: send chunk sizes without long extensions`,
-  );
-}
-
-const HEADER_LINE = /^([^: \t]+):[ \t]*((?:.*[^ \t])|)/;
-
-/**
- * http-parser-js joins a line that starts with a space to the previous header (obs-fold) and skips a
- * line without a colon; both are refused here (RFC 9112 5.2 allows refusing obs-fold), so
- * `Content-Length; 5` or a folded ` Transfer-Encoding: chunked` cannot hide framing from this layer.
- */
-function strictParseHeader(line: string, headers: string[]): void {
-  const m = HEADER_LINE.exec(line);
-  if (m === null) {
-    throw new Refusal(400, line[0] === " " || line[0] === "\t" ? "folded header line (obs-fold): send each header on one line" : "malformed header line: send 'Name: value' with no space before the colon");
-  }
-  headers.push(m[1]!, m[2]!);
-}
-
-/**
- * http-parser-js reads a chunk size with parseInt, so `XYZ` ends a body and `5junk` is 5. This
- * stricter step refuses any size line that is not hex (with optional extensions), so a chunked
- * body cannot be framed two ways.
- */
-function strictChunkHead(this: ParserInternals): void {
-  const line = this.consumeLine();
-  if (line === undefined) return;
-  if (!CHUNK_SIZE.test(line)) throw new Refusal(400, "malformed chunk size: each chunk of a chunked body starts with its size in hex");
-  this.body_bytes = parseInt(line, 16);
-  this.state = this.body_bytes ? "BODY_CHUNK" : "BODY_CHUNKTRAILERS";
-}
 
 /** Largest body sent in one buffer with its head; larger ones go out as head + body (no copy). */
 const ONE_WRITE_MAX = 64 * 1024;
@@ -192,16 +90,10 @@ export class H1Connection implements ExchangeSink {
     readonly socket: Socket,
     private readonly ctx: ConnectionContext,
   ) {
-    const p = new HTTPParser(HTTPParser.REQUEST);
-    p.maxHeaderSize = ctx.maxHeaderSize;
+    const p = strictRequestParser(ctx.maxHeaderSize);
     p[HTTPParser.kOnHeadersComplete] = this.onHead as never;
     p[HTTPParser.kOnBody] = this.onBody;
     p[HTTPParser.kOnMessageComplete] = this.onMessageComplete;
-    const internals = p as unknown as ParserInternals;
-    internals.consumeLine = strictConsumeLine;
-    internals.parseHeader = strictParseHeader;
-    internals.BODY_CHUNKHEAD = strictChunkHead;
-    internals.trailerBytes = 0;
     this.parser = p;
     this.idleSince = Date.now();
     socket.on("data", this.onData);
@@ -234,8 +126,7 @@ export class H1Connection implements ExchangeSink {
       return;
     }
     // Part of a head is in the parser (and no body is being read): the headers timeout runs from now.
-    const p = this.parser as unknown as ParserInternals;
-    if (this.reading !== undefined || (p.state === "REQUEST_LINE" && p.line === "")) this.headSince = 0;
+    if (this.reading !== undefined || betweenRequests(this.parser)) this.headSince = 0;
     else if (this.headSince === 0) this.headSince = Date.now();
   };
 
@@ -302,7 +193,7 @@ export class H1Connection implements ExchangeSink {
   };
 
   private readonly onMessageComplete = (): void => {
-    (this.parser as unknown as ParserInternals).trailerBytes = 0;
+    messageDone(this.parser);
     const req = this.reading;
     this.reading = undefined;
     req?.end();
