@@ -122,7 +122,7 @@ interface Result {
   rss?: number;
   /** CPU time (user + system) the proxy under test spent per request, microseconds. */
   cpuUs?: number;
-  /** CPU steal per core during a paced run, e.g. "0.4 % / 3.1 %" (load core / proxy core). */
+  /** CPU steal per core during the run, e.g. "0.4 % / 3.1 %" (load core / proxy core). */
   steal?: string;
 }
 
@@ -262,25 +262,15 @@ function medianResult(rs: Result[]): Result {
   };
 }
 
-/** CPU steal (time the hypervisor gave to other guests) since `before`, as a share of all CPU time; called without `before` it returns the raw counters. */
-function cpuSteal(): number[];
-function cpuSteal(before: number[]): string;
-function cpuSteal(before?: number[]): number[] | string {
-  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  if (!before) return f;
-  const d = f.map((x, i) => x - (before[i] ?? 0));
-  const total = d.slice(0, 8).reduce((a, x) => a + x, 0);
-  return total > 0 ? `${((100 * (d[7] ?? 0)) / total).toFixed(1)} %` : "n/a";
+/** The CPU time counters (user .. steal) of /proc/stat rows: "cpu" (all cores) or "cpuN". */
+function cpuCounters(rows: string[]): number[][] {
+  const lines = readFileSync("/proc/stat", "utf8").split("\n");
+  return rows.map((r) => lines.find((l) => l.startsWith(`${r} `))?.trim().split(/\s+/).slice(1, 9).map(Number) ?? []);
 }
 
-/** Per-core steal counters of the load and proxy cores; with `before`, their shares since then. */
-function coreSteal(): number[][];
-function coreSteal(before: number[][]): string;
-function coreSteal(before?: number[][]): number[][] | string {
-  const lines = readFileSync("/proc/stat", "utf8").split("\n");
-  const now = [LOAD_CORE, PROXY_CORE].map((c) => lines.find((l) => l.startsWith(`cpu${c} `))?.trim().split(/\s+/).slice(1, 9).map(Number) ?? []);
-  if (!before) return now;
-  return now
+/** CPU steal (time the hypervisor gave to other guests) of each row since `before`, as shares of its CPU time: "0.4 % / 3.1 %". */
+function stealSince(rows: string[], before: number[][]): string {
+  return cpuCounters(rows)
     .map((f, c) => {
       const d = f.map((x, i) => x - (before[c]?.[i] ?? 0));
       const total = d.reduce((a, x) => a + x, 0);
@@ -288,6 +278,9 @@ function coreSteal(before?: number[][]): number[][] | string {
     })
     .join(" / ");
 }
+
+/** The load core's and the proxy core's rows of /proc/stat. */
+const CORE_ROWS = [`cpu${LOAD_CORE}`, `cpu${PROXY_CORE}`];
 
 /** Share of one core the proxy used at `rate` req/s, from its CPU time per request. */
 function busy(r: Result, rate: number): string {
@@ -382,24 +375,22 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       gateway: { url: `http://127.0.0.1:${gw}`, path: "/endpoints/bench/score", headers: auth, pid: server.pid },
     };
     type Target = keyof typeof targets;
-    const saturate = async (name: string, t: Target, seconds = DURATION_S): Promise<Result> => {
+    /**
+     * One run against a target, closed loop (rate 0) or paced: its figures, the CPU time the proxy
+     * spent per request (the whole run, warm-up included, over the requests measured), and the steal
+     * on both cores.
+     */
+    const measure = async (name: string, t: Target, seconds: number, rate: number): Promise<Result> => {
       const x = targets[t];
       const cpuBefore = x.pid === undefined ? 0 : cpuSeconds(x.pid);
-      const work = WRK ? wrkLoad(dir, x.url, x.path, x.headers, seconds) : nodeLoad(x.url, x.path, x.headers, seconds, 0);
+      const stealBefore = cpuCounters(CORE_ROWS);
+      const work = WRK ? wrkLoad(dir, x.url, x.path, x.headers, seconds, rate) : nodeLoad(x.url, x.path, x.headers, seconds, rate);
       const { value, rss } = await sampled(t === "gateway" ? x.pid : undefined, work);
       const cpuUs = x.pid === undefined ? undefined : ((cpuSeconds(x.pid) - cpuBefore) * 1e6) / Math.max(1, value.rps * seconds);
-      return { name, ...value, rss, cpuUs };
+      return { name, ...value, rss, cpuUs, steal: stealSince(CORE_ROWS, stealBefore) };
     };
-    const paced = async (name: string, t: Target, rate: number): Promise<Result> => {
-      const x = targets[t];
-      const cpuBefore = x.pid === undefined ? 0 : cpuSeconds(x.pid);
-      const stealBefore = coreSteal();
-      const work = WRK ? wrkLoad(dir, x.url, x.path, x.headers, DURATION_S, rate) : nodeLoad(x.url, x.path, x.headers, DURATION_S, rate);
-      const { value, rss } = await sampled(t === "gateway" ? x.pid : undefined, work);
-      // The whole run, warm-up included, over the requests measured: close enough to tell a busy core.
-      const cpuUs = x.pid === undefined ? undefined : ((cpuSeconds(x.pid) - cpuBefore) * 1e6) / Math.max(1, value.rps * DURATION_S);
-      return { name, ...value, rss, cpuUs, steal: coreSteal(stealBefore) };
-    };
+    const saturate = (name: string, t: Target, seconds = DURATION_S): Promise<Result> => measure(name, t, seconds, 0);
+    const paced = (name: string, t: Target, rate: number): Promise<Result> => measure(name, t, DURATION_S, rate);
 
     console.log(
       `load: ${CONNECTIONS} connections, ${DURATION_S}s per run (${WARMUP_S}s warm-up per target first; paced runs measure after ${PACED_WARMUP_MS} ms), ${BODY.length}-byte JSON body; ${WRK ? "wrk -t1 (paced: delay() per connection)" : "a Node loader"}`,
@@ -420,7 +411,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     for (const t of ["direct", "nginx", "gateway"] as const) await saturate("warm-up", t, WARMUP_S);
     const mirrorOn = (on: boolean): Promise<unknown> => m("PUT", "/endpoints/bench/traffic", { traffic: { blue: 90, green: 10, shadow: 0 }, mirror_traffic: on ? { shadow: 10 } : {} });
     const rounds: { direct: Result; nginx: Result; gateway: Result; mirrored: Result }[] = [];
-    const stealBefore = cpuSteal();
+    const stealBefore = cpuCounters(["cpu"]);
     for (let i = 0; i < ROUNDS; i++) {
       // Order flips every round (nginx first, then the gateway first) so neither side always gets the later minute.
       const gatewayPair = async (): Promise<[Result, Result]> => {
@@ -443,7 +434,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       rounds.push({ direct, nginx: nginxR, gateway: gatewayR, mirrored: mirroredR });
       console.log(`round ${i + 1}/${ROUNDS}: direct ${direct.rps.toFixed(0)}, nginx ${nginxR.rps.toFixed(0)}, gateway ${gatewayR.rps.toFixed(0)}, gateway+mirror ${mirroredR.rps.toFixed(0)} req/s (gateway/nginx ${((gatewayR.rps / nginxR.rps) * 100).toFixed(0)} %)`);
     }
-    const steal = cpuSteal(stealBefore);
+    const steal = stealSince(["cpu"], stealBefore);
     const direct = medianResult(rounds.map((r) => r.direct));
     const ngxR = medianResult(rounds.map((r) => r.nginx));
     const gateway = medianResult(rounds.map((r) => r.gateway));

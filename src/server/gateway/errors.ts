@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 /** Stable codes of every failure the gateway answers with. */
 export type GatewayErrorCode =
   | "bad_request"
@@ -61,10 +60,9 @@ export function failureStatus(err: unknown): { status: number; code: GatewayErro
 }
 
 /** The JSON error body of an answer the HTTP layer gives itself (bad framing, timeouts), by status. */
-export function protocolErrorBody(status: number, message: string): { contentType: string; body: Buffer; headers: { "x-request-id": string } } {
+export function protocolErrorBody(status: number, message: string): { contentType: string; body: Buffer } {
   const code = (Object.keys(STATUS) as GatewayErrorCode[]).find((c) => STATUS[c] === status) ?? "bad_request";
-  // Every answer carries a request id, also those given before a request could be read.
-  return { contentType: "application/json; charset=utf-8", body: Buffer.from(JSON.stringify({ error: { code, message } })), headers: { "x-request-id": randomUUID() } };
+  return { contentType: "application/json; charset=utf-8", body: Buffer.from(JSON.stringify({ error: { code, message } })) };
 }
 
 /** Makes a user-supplied value safe to echo: printable ASCII only, bounded length. */

@@ -362,13 +362,14 @@ export class Gateway {
    * a request id, and an access-log line like every answer (method and path once a head was read).
    */
   readonly ownAnswer = (status: number, message: string, about: OwnAnswerContext): OwnAnswer => {
-    const answer = protocolErrorBody(status, message);
+    // Every answer carries a request id, also those given before a request could be read.
+    const requestId = randomUUID();
     // A request a handler already has is logged by that handler.
     if (!about.handled) {
       const target = about.method !== undefined && about.url !== undefined ? `,"method":"${about.method}","path":"${this.logPath(about.url)}"` : "";
-      this.opts.accessLog(`{"time":"${this.isoNow()}","request_id":"${answer.headers["x-request-id"]}"${target},"status":${status},"duration_ms":${Math.max(0, Date.now() - about.startedAt)}}`);
+      this.opts.accessLog(`{"time":"${this.isoNow()}","request_id":"${requestId}"${target},"status":${status},"duration_ms":${Math.max(0, Date.now() - about.startedAt)}}`);
     }
-    return answer;
+    return { ...protocolErrorBody(status, message), headers: { "x-request-id": requestId } };
   };
 
   /** The access log's `time`, recomputed at most once per millisecond. */

@@ -81,7 +81,8 @@ export class Management {
         raw = await readBody(req, MANAGEMENT_BODY_LIMIT);
       } catch (err) {
         if (err instanceof BodyTooLarge) throw new ApiError(413, "payload_too_large", err.message);
-        throw new ApiError(400, "invalid_body", "request body was not received completely");
+        // readBody rejects with BodyTooLarge or BodyAborted, whose message says what happened.
+        throw new ApiError(400, "invalid_body", (err as Error).message);
       }
       if (raw.length === 0) return (cached = null);
       try {

@@ -136,7 +136,7 @@ describe("HTTP/1.1 layer against node's llhttp (differential, seeded)", () => {
   let seenStrict: Seen[] = [];
 
   before(async () => {
-    ours = new H1Server({ bodyLimitBytes: 1024, errorBody: (status, message) => ({ contentType: "text/plain", body: Buffer.from(`${status} ${message}`) }) }, (req: H1Request, res: H1Response) => {
+    ours = new H1Server({ bodyLimitBytes: 1024, ownAnswer: (status, message) => ({ contentType: "text/plain", body: Buffer.from(`${status} ${message}`) }) }, (req: H1Request, res: H1Response) => {
       req.body().then(
         (b) => {
           seenOurs.push({ method: req.method, url: req.url, body: b.toString("latin1") });

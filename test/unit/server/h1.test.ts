@@ -11,7 +11,7 @@ interface Seen {
   closed: boolean;
 }
 
-const errorBody = (status: number, message: string): { contentType: string; body: Buffer } => ({ contentType: "application/json", body: Buffer.from(JSON.stringify({ status, message })) });
+const ownAnswer = (status: number, message: string): { contentType: string; body: Buffer } => ({ contentType: "application/json", body: Buffer.from(JSON.stringify({ status, message })) });
 
 /** Echo handler: answers with method, url, a few headers and the body it read (or the body error). */
 function echo(req: H1Request, res: H1Response): void {
@@ -30,7 +30,7 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
   });
 
   const start = async (handler: (req: H1Request, res: H1Response) => void = echo, opts: Partial<H1ServerOptions> = {}): Promise<number> => {
-    const s = new H1Server({ bodyLimitBytes: 1024, errorBody, ...opts }, handler);
+    const s = new H1Server({ bodyLimitBytes: 1024, ownAnswer, ...opts }, handler);
     servers.push(s);
     return (await s.listen(0, "127.0.0.1")).port;
   };
@@ -331,7 +331,7 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
 
   it("closes gracefully: the request in flight is answered, idle connections close, close() resolves", async () => {
     let release: () => void = () => {};
-    const s = new H1Server({ bodyLimitBytes: 1024, errorBody }, (req, res) => {
+    const s = new H1Server({ bodyLimitBytes: 1024, ownAnswer }, (req, res) => {
       if (req.url === "/wait") release = () => res.respond(200, {}, "finished");
       else res.respond(200, {}, "quick");
     });

@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import { HTTPParser } from "http-parser-js";
 import { H1Request, H1Response, responseHead, type ExchangeSink, type ResponseHeaders } from "./message";
-import { Refusal, betweenRequests, messageDone, strictRequestParser } from "./parser";
+import { Refusal, betweenRequests, strictRequestParser } from "./parser";
 
 /** What a connection needs from its server: limits, the handler and the shared clock. */
 export interface ConnectionContext {
@@ -11,8 +11,8 @@ export interface ConnectionContext {
   /** The `date` header value, refreshed once a second. */
   date(): string;
   handle(req: H1Request, res: H1Response): void;
-  /** The body of an answer the HTTP layer gives itself (bad framing, timeouts). */
-  errorBody(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
+  /** An answer the HTTP layer gives itself (bad framing, timeouts): its body and extra headers. */
+  ownAnswer(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
   closed(conn: H1Connection): void;
 }
 
@@ -83,8 +83,8 @@ export class H1Connection implements ExchangeSink {
   /** Answer what is queued, then close. */
   private closing = false;
   private dead = false;
-  /** Method and target of the head being checked, for the answer if it is refused. */
-  private head: { method: string; url: string } | undefined;
+  /** The head being checked (as the parser reported it), for the answer if it is refused. */
+  private head: HeadInfo | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -138,7 +138,7 @@ export class H1Connection implements ExchangeSink {
         : first;
     // Closing (graceful shutdown): a request that arrives now is not taken; the connection ends after the answers owed.
     if (this.closing) return 0;
-    this.head = { method: METHODS[h.method] ?? "GET", url: h.url };
+    this.head = h;
     if (h.upgrade) throw new Refusal(400, "protocol upgrades (WebSocket, h2c) are not supported: send plain HTTP/1.1 requests");
     if (h.versionMajor !== 1) throw new Refusal(505, `HTTP/${h.versionMajor}.${h.versionMinor} is not supported: send HTTP/1.1`);
     let url = h.url;
@@ -172,7 +172,7 @@ export class H1Connection implements ExchangeSink {
     if (cl !== undefined && !DIGITS.test(cl)) throw new Refusal(400, "Content-Length must be a decimal number");
     const expect = headers.expect;
     if (expect !== undefined && expect.toLowerCase() !== "100-continue") throw new Refusal(417, "only 'Expect: 100-continue' is supported");
-    const req = new H1Request(this.head.method, url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
+    const req = new H1Request(METHODS[h.method] ?? "GET", url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
     this.head = undefined;
     const length = cl === undefined ? 0 : Number(cl);
     // Without a body the message is complete with its head (the parser says so right after this call).
@@ -193,7 +193,6 @@ export class H1Connection implements ExchangeSink {
   };
 
   private readonly onMessageComplete = (): void => {
-    messageDone(this.parser);
     const req = this.reading;
     this.reading = undefined;
     req?.end();
@@ -287,8 +286,12 @@ export class H1Connection implements ExchangeSink {
    */
   private answerItself(status: number, message: string, req: H1Request | undefined): void {
     this.closing = true;
-    const about: OwnAnswerContext = req === undefined ? { ...this.head, startedAt: this.headSince || Date.now(), handled: false } : { method: req.method, url: req.url, startedAt: req.startedAt, handled: true };
-    const { contentType, body, headers } = this.ctx.errorBody(status, message, about);
+    const head = this.head;
+    const about: OwnAnswerContext =
+      req !== undefined
+        ? { method: req.method, url: req.url, startedAt: req.startedAt, handled: true }
+        : { method: head && (METHODS[head.method] ?? "GET"), url: head?.url, startedAt: this.headSince || Date.now(), handled: false };
+    const { contentType, body, headers } = this.ctx.ownAnswer(status, message, about);
     if (req === undefined) {
       req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
       req.complete = true;

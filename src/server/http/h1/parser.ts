@@ -37,7 +37,7 @@ interface ParserInternals {
   offset: number;
   end: number;
   maxHeaderSize: number;
-  /** This layer's own count: bytes of the current message's trailer section. */
+  /** This layer's own count: bytes of the current message's trailer section (from zero at its last chunk). */
   trailerBytes: number;
   body_bytes: number | null;
   consumeLine(): string | undefined;
@@ -59,8 +59,8 @@ function strictConsumeLine(this: ParserInternals): string | undefined {
     this.offset = i + 1;
     if (this.state === "BODY_CHUNKTRAILERS" && (this.trailerBytes += line.length + 1) > this.maxHeaderSize) throw framingTooLarge(this);
     const last = line.length - 1;
-    if (last < 0 || line.charCodeAt(last) !== 13) throw new Refusal(400, "bare LF: end every line of the request head and of chunked framing with CRLF");
-    if (line.indexOf("\r") !== last) throw new Refusal(400, "bare CR inside a line: end lines with CRLF and send no other CR");
+    if (last < 0 || line.charCodeAt(last) !== 13) throw new Refusal(400, `bare LF ${line === "" ? "as an empty line" : `after ${quoted(line)}`} in the ${part(this)}: end every line with CRLF`);
+    if (line.indexOf("\r") !== last) throw new Refusal(400, `bare CR in ${quoted(line.slice(0, last))} in the ${part(this)}: end lines with CRLF and send no other CR`);
     return line.slice(0, last);
   }
   this.line += chunk.toString(LINE_ENCODING, this.offset, end);
@@ -71,6 +71,17 @@ function strictConsumeLine(this: ParserInternals): string | undefined {
 }
 
 const HEAD_STATES = new Set(["REQUEST_LINE", "HEADER"]);
+
+/** Which part of the message the parser is in, for messages that say where. */
+function part(p: ParserInternals): string {
+  return HEAD_STATES.has(p.state) ? "request head" : p.state === "BODY_CHUNKTRAILERS" ? "trailer section" : "chunked body framing";
+}
+
+/** A line echoed in a message: printable ASCII only (others as '?'), at most 64 characters. */
+function quoted(line: string): string {
+  const clean = line.replace(/[^\x20-\x7e]/g, "?");
+  return `'${clean.length > 64 ? `${clean.slice(0, 64)}...` : clean}'`;
+}
 
 /** Past the head, so the handler reading the body gets this message as BodyAborted and answers 400. */
 function framingTooLarge(p: ParserInternals): Refusal {
@@ -92,7 +103,7 @@ const HEADER_LINE = /^([^: \t]+):[ \t]*((?:.*[^ \t])|)/;
 function strictParseHeader(line: string, headers: string[]): void {
   const m = HEADER_LINE.exec(line);
   if (m === null) {
-    throw new Refusal(400, line[0] === " " || line[0] === "\t" ? "folded header line (obs-fold): send each header on one line" : "malformed header line: send 'Name: value' with no space before the colon");
+    throw new Refusal(400, line[0] === " " || line[0] === "\t" ? `folded header line ${quoted(line)} (obs-fold): send each header on one line` : `malformed header line ${quoted(line)}: send 'Name: value' with no space before the colon`);
   }
   headers.push(m[1]!, m[2]!);
 }
@@ -105,9 +116,13 @@ function strictParseHeader(line: string, headers: string[]): void {
 function strictChunkHead(this: ParserInternals): void {
   const line = this.consumeLine();
   if (line === undefined) return;
-  if (!CHUNK_SIZE.test(line)) throw new Refusal(400, "malformed chunk size: each chunk of a chunked body starts with its size in hex");
+  if (!CHUNK_SIZE.test(line)) throw new Refusal(400, `malformed chunk size ${quoted(line)}: each chunk of a chunked body starts with its size in hex`);
   this.body_bytes = parseInt(line, 16);
-  this.state = this.body_bytes ? "BODY_CHUNK" : "BODY_CHUNKTRAILERS";
+  if (this.body_bytes) this.state = "BODY_CHUNK";
+  else {
+    this.state = "BODY_CHUNKTRAILERS";
+    this.trailerBytes = 0;
+  }
 }
 
 /** A request parser (http-parser-js 0.5.10, pinned) with the strict steps above and `maxHeaderSize` as its head limit. */
@@ -118,7 +133,6 @@ export function strictRequestParser(maxHeaderSize: number): InstanceType<typeof 
   internals.consumeLine = strictConsumeLine;
   internals.parseHeader = strictParseHeader;
   internals.BODY_CHUNKHEAD = strictChunkHead;
-  internals.trailerBytes = 0;
   return p;
 }
 
@@ -126,9 +140,4 @@ export function strictRequestParser(maxHeaderSize: number): InstanceType<typeof 
 export function betweenRequests(p: InstanceType<typeof HTTPParser>): boolean {
   const internals = p as unknown as ParserInternals;
   return internals.state === "REQUEST_LINE" && internals.line === "";
-}
-
-/** A message is complete: the next one's trailer section is counted from zero. */
-export function messageDone(p: InstanceType<typeof HTTPParser>): void {
-  (p as unknown as ParserInternals).trailerBytes = 0;
 }

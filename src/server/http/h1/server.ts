@@ -13,8 +13,8 @@ export interface H1ServerOptions {
   requestTimeoutMs?: number;
   /** Idle keep-alive connections are closed after this time. @default 65 s */
   keepAliveTimeoutMs?: number;
-  /** Body (and extra headers, e.g. a request id) of the answers the HTTP layer gives itself (malformed requests, timeouts). */
-  errorBody(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
+  /** Body and extra headers (e.g. a request id) of the answers the HTTP layer gives itself (malformed requests, timeouts). */
+  ownAnswer(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
 }
 
 export type H1Handler = (req: H1Request, res: H1Response) => void;
@@ -45,7 +45,7 @@ export class H1Server {
       keepAliveSeconds: Math.floor(keepAliveMs / 1000),
       date: () => this.dateText,
       handle: handler,
-      errorBody: opts.errorBody,
+      ownAnswer: opts.ownAnswer,
       closed: (c) => this.connections.delete(c),
     };
     // allowHalfOpen: a client that ends its side after sending still gets its answer.
