@@ -23,6 +23,11 @@ export interface ServerOptions {
   accessLog?: boolean | ((line: string) => void);
   /** Base URL put into scoring_uri/swagger_uri. @default env MODELPLANE_PUBLIC_URL or the gateway's own URL */
   publicGatewayUrl?: string;
+  /**
+   * How long a client has to send a whole scoring request, head and body; 408 after that (the head
+   * alone has 15 s). @default 300000 (5 minutes)
+   */
+  clientRequestTimeoutMs?: number;
   /** Cap of mirrored copies in flight. @default 64 */
   mirrorConcurrency?: number;
   /** Node's process metrics on /metrics. @default false */
@@ -79,6 +84,10 @@ function stdoutLines(): (line: string) => void {
 /** Starts the management API and the gateway on one durable store. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (!opts.managementToken) throw new Error("a management token is required (MODELPLANE_MANAGEMENT_TOKEN)");
+  const t = opts.clientRequestTimeoutMs;
+  if (t !== undefined && !(Number.isInteger(t) && t >= 1000)) {
+    throw new Error(`clientRequestTimeoutMs: ${String(t)} is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more`);
+  }
   const store = new Store(opts.stateDir);
   const pools = new UpstreamPools();
   const metrics = new GatewayMetrics(opts.processMetrics ?? false);
@@ -112,7 +121,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (d.provisioningState === "Creating" || d.provisioningState === "Updating") provisioner.start(d.endpoint_name, d.name, d.generation, d.config);
   }
 
-  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, requestTimeoutMs: 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, ownAnswer: gateway.ownAnswer }, gateway.handle);
+  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, requestTimeoutMs: opts.clientRequestTimeoutMs ?? 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, ownAnswer: gateway.ownAnswer }, gateway.handle);
   const mg = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 15_000 }, management.handle);
   try {
     const ga = await gw.listen(opts.gatewayPort, opts.gatewayHost ?? "0.0.0.0");

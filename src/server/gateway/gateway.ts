@@ -117,6 +117,7 @@ export class Gateway {
     const started = performance.now();
     const incomingId = req.headers["x-request-id"];
     const requestId = typeof incomingId === "string" && REQUEST_ID_RE.test(incomingId) ? incomingId : randomUUID();
+    req.id = requestId;
     const st = new RequestState(req, res, requestId, started);
     this.route(st).catch((err: unknown) => this.fail(st, err));
   };
@@ -303,8 +304,9 @@ export class Gateway {
     const { res } = st;
     const { status, code, message } = failureStatus(err);
     if (status === 500) console.error(`gateway internal error: ${(err as Error)?.stack ?? String(err)}`);
+    // Answered already: the HTTP layer answered a body timeout itself (and closes the connection
+    // once that answer is out). The log line reports what the client got.
     if (res.headersSent) {
-      res.destroy();
       this.logRequest(st);
       return;
     }
@@ -362,8 +364,9 @@ export class Gateway {
    * a request id, and an access-log line like every answer (method and path once a head was read).
    */
   readonly ownAnswer = (status: number, message: string, about: OwnAnswerContext): OwnAnswer => {
-    // Every answer carries a request id, also those given before a request could be read.
-    const requestId = randomUUID();
+    // Every answer carries a request id, also those given before a request could be read; one the
+    // handler already gave the request is kept, so the client's id matches the handler's log line.
+    const requestId = about.requestId ?? randomUUID();
     // A request a handler already has is logged by that handler.
     if (!about.handled) {
       const target = about.method !== undefined && about.url !== undefined ? `,"method":"${about.method}","path":"${this.logPath(about.url)}"` : "";

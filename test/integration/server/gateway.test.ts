@@ -2,7 +2,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Agent, request as httpRequest } from "node:http";
 import { connect } from "node:net";
-import { deploymentBody, score, setupEndpoint, sleep, startHarness, startUpstream, waitProvisioned, type Harness, type Upstream } from "./harness";
+import { startServer } from "../../../src/server/main";
+import { TOKEN, deploymentBody, score, setupEndpoint, sleep, startHarness, startUpstream, waitProvisioned, type Harness, type Upstream } from "./harness";
 
 describe("gateway", () => {
   let h: Harness;
@@ -390,3 +391,59 @@ async function startUpstreamOnPort(port: number): Promise<() => Promise<void>> {
       s.close(() => r());
     });
 }
+
+describe("gateway client timeouts", () => {
+  let h: Harness;
+  let model: Upstream;
+  let key = "";
+  before(async () => {
+    h = await startHarness({ clientRequestTimeoutMs: 1000 });
+    model = await startUpstream("patient");
+    key = await setupEndpoint(h, "slow-client", { patient: [model.url] }, { patient: 100 });
+  });
+  after(async () => {
+    await h?.close();
+    await model?.close();
+  });
+
+  it("answers a body that stops arriving with 408 under the request's own id, logged once with what the client got", async () => {
+    const gw = new URL(h.server.gatewayUrl);
+    const stalled = (id: string | undefined): Promise<{ text: string; ms: number }> =>
+      new Promise((resolve) => {
+        const started = Date.now();
+        const s = connect(Number(gw.port), gw.hostname, () =>
+          s.write(`POST /endpoints/slow-client/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n${id ? `x-request-id: ${id}\r\n` : ""}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"data":`),
+        );
+        let text = "";
+        s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+        s.on("close", () => resolve({ text, ms: Date.now() - started }));
+        s.on("error", () => {});
+        setTimeout(() => s.destroy(), 5000);
+      });
+    const hits = model.hits;
+    const [own, fresh] = await Promise.all([stalled("client-id-408"), stalled(undefined)]);
+    for (const r of [own, fresh]) {
+      assert.match(r.text, /^HTTP\/1.1 408 /);
+      assert.match(r.text, /"code":"request_timeout","message":"request body not received within 1 s/);
+      assert.match(r.text, /\r\nconnection: close\r\n/);
+      assert.ok(r.ms >= 900 && r.ms < 4000, `closed after ${r.ms} ms`);
+    }
+    const freshId = /\r\nx-request-id: ([0-9a-f-]{36})\r\n/.exec(fresh.text)?.[1];
+    assert.ok(freshId, fresh.text);
+    assert.match(own.text, /\r\nx-request-id: client-id-408\r\n/);
+    await sleep(50);
+    for (const id of ["client-id-408", freshId]) {
+      const lines = h.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.request_id === id);
+      assert.equal(lines.length, 1, `one access-log line for ${id}: ${JSON.stringify(lines)}`);
+      assert.deepEqual((({ method, path, status, endpoint }) => ({ method, path, status, endpoint }))(lines[0]!), { method: "POST", path: "/endpoints/slow-client/score", status: 408, endpoint: "slow-client" });
+    }
+    assert.equal(model.hits, hits, "an incomplete body never reaches the model");
+  });
+
+  it("refuses a client timeout the layer cannot keep, before touching any state", async () => {
+    const opts = { stateDir: "/nonexistent/never-created", gatewayPort: 0, managementPort: 0, managementToken: TOKEN };
+    for (const bad of [10, 1500.5, Number.NaN]) {
+      await assert.rejects(startServer({ ...opts, clientRequestTimeoutMs: bad }), new RegExp(`^Error: clientRequestTimeoutMs: ${bad} is not a whole number of milliseconds of at least 1000`));
+    }
+  });
+});

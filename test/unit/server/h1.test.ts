@@ -2,6 +2,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { H1Server, type H1ServerOptions } from "../../../src/server/http/h1/server";
+import type { OwnAnswerContext } from "../../../src/server/http/h1/connection";
 import type { H1Request, H1Response } from "../../../src/server/http/h1/message";
 import { BodyAborted, BodyTooLarge } from "../../../src/server/http/request";
 
@@ -262,17 +263,29 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
 
   it("times out a slow head (408) and a stalled body (408; the handler sees BodyAborted); closes idle connections", async () => {
     const errors: string[] = [];
+    const seen: { status: number; statusCode: number }[] = [];
+    const asked: OwnAnswerContext[] = [];
     const port = await start(
       (req, res) => {
+        req.id = "handler-id";
         req.body().then(
           () => res.respond(200, {}, "ok"),
           (err: Error) => {
             errors.push(err.constructor.name);
             res.respond(400, {}, "late");
+            seen.push({ status: req.status, statusCode: res.statusCode });
           },
         );
       },
-      { headersTimeoutMs: 150, requestTimeoutMs: 300, keepAliveTimeoutMs: 200 },
+      {
+        headersTimeoutMs: 150,
+        requestTimeoutMs: 300,
+        keepAliveTimeoutMs: 200,
+        ownAnswer: (status, message, about) => {
+          asked.push(about);
+          return ownAnswer(status, message);
+        },
+      },
     );
     const slowHead = await raw(port, ["POST /a HTTP/1.1\r\n", "Host: x\r\n"], 800, 50);
     assert.deepEqual(statuses(slowHead.text), [408]);
@@ -281,6 +294,16 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.deepEqual(statuses(stalled.text), [408]);
     assert.equal(stalled.closed, true);
     assert.deepEqual(errors, [BodyAborted.name]);
+    // The handler's late answer is dropped; its response reports the 408 the client got.
+    assert.deepEqual(seen, [{ status: 408, statusCode: 408 }]);
+    // The layer's answer to a handled request names the handler's id; the slow head never became one.
+    assert.deepEqual(
+      asked.map(({ method, url, handled, requestId }) => ({ method, url, handled, requestId })),
+      [
+        { method: undefined, url: undefined, handled: false, requestId: undefined },
+        { method: "POST", url: "/a", handled: true, requestId: "handler-id" },
+      ],
+    );
     const idle = await raw(port, [post("/a", "")], 1000);
     assert.deepEqual(statuses(idle.text), [200]);
     assert.equal(idle.closed, true, "an idle keep-alive connection is closed after keepAliveTimeoutMs");

@@ -29,8 +29,10 @@ export interface OwnAnswerContext {
   url?: string;
   /** When its first byte arrived (ms since the epoch). */
   startedAt: number;
-  /** A handler already has this request (a body timeout): it answers, and logs, too. */
+  /** A handler already has this request (a body timeout): it logs the answer, under its own id. */
   handled: boolean;
+  /** The id the handler gave the request (`H1Request.id`), when it has one. */
+  requestId?: string;
 }
 
 /** Headers that must appear at most once: a second copy would make routing, auth or framing ambiguous. */
@@ -219,6 +221,7 @@ export class H1Connection implements ExchangeSink {
     // Only the request at the head of the queue is ever handed out, so only it can answer.
     if (req.responded || this.dead || this.queue[0] !== req) return;
     req.responded = true;
+    req.status = status;
     // A body not read to its end leaves the stream mid-message: the connection cannot be reused.
     const keepAlive = req.keepAlive && req.complete && !this.closing && headers.connection !== "close";
     // 1xx, 204 and 304 answers carry neither a body nor a length (RFC 9110 8.6).
@@ -289,7 +292,7 @@ export class H1Connection implements ExchangeSink {
     const head = this.head;
     const about: OwnAnswerContext =
       req !== undefined
-        ? { method: req.method, url: req.url, startedAt: req.startedAt, handled: true }
+        ? { method: req.method, url: req.url, startedAt: req.startedAt, handled: true, requestId: req.id }
         : { method: head && (METHODS[head.method] ?? "GET"), url: head?.url, startedAt: this.headSince || Date.now(), handled: false };
     const { contentType, body, headers } = this.ctx.ownAnswer(status, message, about);
     if (req === undefined) {

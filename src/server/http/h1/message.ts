@@ -28,6 +28,10 @@ export class H1Request {
   /** The client sent `Expect: 100-continue` and has not been told to go on yet. */
   expectsContinue = false;
   responded = false;
+  /** The status the client was sent (0 until answered), whether the handler or the layer itself answered. */
+  status = 0;
+  /** The handler's id for this request; an answer the layer gives it (a body timeout) carries the same id. */
+  id: string | undefined = undefined;
   private waiter: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
 
@@ -97,8 +101,6 @@ export class H1Request {
 
 /** The answer to one request: written whole (head and body) by one `respond`. */
 export class H1Response {
-  statusCode = 0;
-
   constructor(
     private readonly req: H1Request,
     private readonly sink: ExchangeSink,
@@ -108,9 +110,13 @@ export class H1Response {
     return this.req.responded;
   }
 
+  /** The status the client was sent (0 until answered), also when the HTTP layer answered itself. */
+  get statusCode(): number {
+    return this.req.status;
+  }
+
   respond(status: number, headers: ResponseHeaders, body?: Buffer | string): void {
     if (this.req.responded) return;
-    this.statusCode = status;
     this.sink.respond(this.req, status, headers, body);
   }
 
