@@ -16,8 +16,9 @@
 // CPU steal seen are printed, and the CPU time the proxy under test spends per request (from /proc),
 // which does not depend on which core is the bottleneck.
 // The paced runs (added p99 at half the gateway's saturation rate) also go in rounds: direct, then nginx and
-// the gateway (order flipping). nginx is the control: what a proxy adds on this host at all. Each paced run
-// prints the CPU steal of both cores and the gateway's share of its core at that rate.
+// the proxies (taking turns going first). Two controls run at the same rate: nginx, what a proxy adds on
+// this host at all, and the Node floor (NODE_FLOOR), what the gateway's HTTP parts add before any of
+// its features. Each paced run prints the CPU steal of both cores and the gateway's share of its core.
 //
 // Flags: --quick (short runs), --rounds N, --seconds N, --connections N, --runtime bundle|tsx,
 //        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
@@ -63,6 +64,38 @@ const s = http.createServer((req, res) => {
 });
 s.keepAliveTimeout = 60000;
 s.listen(Number(process.argv[1]), "127.0.0.1");
+`;
+
+/**
+ * The second control, the Node floor: a proxy on the gateway's own parts (node:net with http-parser-js
+ * in, undici's Pool.dispatch out) doing nothing else: no auth, routing, limits, metrics or log. What it
+ * adds is the platform's share of the gateway's cost; the rest is the gateway's features.
+ */
+const NODE_FLOOR = `
+const net = require("node:net");
+const { HTTPParser } = require("http-parser-js");
+const { Pool } = require("undici");
+const pool = new Pool("http://127.0.0.1:" + process.argv[2], { connections: 256, pipelining: 1 });
+net.createServer({ noDelay: true }, (sock) => {
+  const parser = new HTTPParser(HTTPParser.REQUEST);
+  let chunks = [];
+  parser[HTTPParser.kOnHeadersComplete] = () => { chunks = []; };
+  parser[HTTPParser.kOnBody] = (b, start, len) => { chunks.push(Buffer.from(b.subarray(start, start + len))); };
+  parser[HTTPParser.kOnMessageComplete] = () => {
+    const body = Buffer.concat(chunks);
+    const out = [];
+    pool.dispatch({ path: "/score", method: "POST", headers: { "content-type": "application/json" }, body }, {
+      onConnect() {}, onHeaders(status) { this.status = status; return true; }, onData(c) { out.push(c); return true; },
+      onComplete() {
+        const b = Buffer.concat(out);
+        sock.write(Buffer.concat([Buffer.from("HTTP/1.1 " + this.status + " OK\\r\\ncontent-type: application/json\\r\\ncontent-length: " + b.length + "\\r\\n\\r\\n", "latin1"), b]));
+      },
+      onError() { sock.destroy(); },
+    });
+  };
+  sock.on("data", (d) => parser.execute(d));
+  sock.on("error", () => {});
+}).listen(Number(process.argv[1]), "127.0.0.1");
 `;
 
 /**
@@ -321,8 +354,9 @@ async function main(): Promise<void> {
     return child;
   };
   try {
-    const [up, ngx, gw, mg] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [up, ngx, gw, mg, flr] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     start(LOAD_CORE, process.execPath, ["-e", UPSTREAM, String(up)]);
+    const floor = start(PROXY_CORE, process.execPath, ["-e", NODE_FLOOR, String(flr), String(up)], { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") });
     writeFileSync(
       path.join(dir, "nginx.conf"),
       `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
@@ -344,7 +378,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       // The bundle lives outside the repo: let its one external require (better-sqlite3) resolve there.
       server = start(PROXY_CORE, process.execPath, [...SERVER_NODE_FLAGS, bundle, ...serverArgs], { ...env, NODE_PATH: path.join(SERVER_ROOT, "node_modules") });
     }
-    await Promise.all([waitUp(`http://127.0.0.1:${up}/`), waitUp(`http://127.0.0.1:${ngx}/`), waitUp(`http://127.0.0.1:${mg}/healthz`)]);
+    await Promise.all([waitUp(`http://127.0.0.1:${up}/`), waitUp(`http://127.0.0.1:${ngx}/`), waitUp(`http://127.0.0.1:${mg}/healthz`), waitUp(`http://127.0.0.1:${flr}/`)]);
     const idleRss = rssMb(server.pid!).rss;
 
     const m = async (method: string, p: string, body?: unknown): Promise<Record<string, unknown>> => {
@@ -372,6 +406,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     const targets = {
       direct: { url: `http://127.0.0.1:${up}`, path: "/score", headers: {} as Record<string, string>, pid: undefined as number | undefined },
       nginx: { url: `http://127.0.0.1:${ngx}`, path: "/score", headers: {}, pid: nginx.pid },
+      floor: { url: `http://127.0.0.1:${flr}`, path: "/score", headers: {}, pid: floor.pid },
       gateway: { url: `http://127.0.0.1:${gw}`, path: "/endpoints/bench/score", headers: auth, pid: server.pid },
     };
     type Target = keyof typeof targets;
@@ -408,7 +443,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       console.log(`gateway 90/10: ${g.rps.toFixed(0)} req/s, p50 ${g.p50.toFixed(2)} ms, p99 ${g.p99.toFixed(2)} ms, RSS ${g.rss?.toFixed(0)} MB; profile in ${PROFILE_DIR}`);
       return;
     }
-    for (const t of ["direct", "nginx", "gateway"] as const) await saturate("warm-up", t, WARMUP_S);
+    for (const t of ["direct", "nginx", "floor", "gateway"] as const) await saturate("warm-up", t, WARMUP_S);
     const mirrorOn = (on: boolean): Promise<unknown> => m("PUT", "/endpoints/bench/traffic", { traffic: { blue: 90, green: 10, shadow: 0 }, mirror_traffic: on ? { shadow: 10 } : {} });
     const rounds: { direct: Result; nginx: Result; gateway: Result; mirrored: Result }[] = [];
     const stealBefore = cpuCounters(["cpu"]);
@@ -445,23 +480,22 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     // the control: what any proxy on this host adds (an extra hop, a second busy core, CPU steal).
     // (Pacing targets side by side in one loader would overload the load core and measure the loader.)
     const half = Math.floor(gateway.rps / 2);
-    const pacedRounds: { direct: Result; nginx: Result; gateway: Result }[] = [];
+    const pacedRounds: { direct: Result; nginx: Result; floor: Result; gateway: Result }[] = [];
+    const pacedNames = { nginx: "nginx", floor: "node floor", gateway: "gateway" } as const;
     for (let i = 0; i < ROUNDS; i++) {
       const d = await paced(`direct @${half}/s`, "direct", half);
-      let n: Result, g: Result;
-      if (i % 2 === 0) {
-        n = await paced(`nginx @${half}/s`, "nginx", half);
-        g = await paced(`gateway @${half}/s`, "gateway", half);
-      } else {
-        g = await paced(`gateway @${half}/s`, "gateway", half);
-        n = await paced(`nginx @${half}/s`, "nginx", half);
-      }
-      pacedRounds.push({ direct: d, nginx: n, gateway: g });
-      const fig = (r: Result, base?: Result): string => `${r.p99.toFixed(2)}${base ? ` (+${(r.p99 - base.p99).toFixed(2)})` : ""} ms, steal ${r.steal}`;
-      console.log(`paced round ${i + 1}/${ROUNDS} @${half}/s, p99: direct ${fig(d)}; nginx ${fig(n, d)}; gateway ${fig(g, d)}, its core ${busy(g, half)} busy`);
+      // The three proxies take turns going first.
+      const order = (["nginx", "floor", "gateway"] as const).map((_, j, all) => all[(i + j) % all.length]!);
+      const r: Partial<Record<(typeof order)[number], Result>> = {};
+      for (const t of order) r[t] = await paced(`${pacedNames[t]} @${half}/s`, t, half);
+      const [n, f, g] = [r.nginx!, r.floor!, r.gateway!];
+      pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g });
+      const fig = (x: Result, base?: Result): string => `${x.p99.toFixed(2)}${base ? ` (+${(x.p99 - base.p99).toFixed(2)})` : ""} ms, steal ${x.steal}`;
+      console.log(`paced round ${i + 1}/${ROUNDS} @${half}/s, p99: direct ${fig(d)}; nginx ${fig(n, d)}; node floor ${fig(f, d)}; gateway ${fig(g, d)}, its core ${busy(g, half)} busy`);
     }
     const directHalf = medianResult(pacedRounds.map((r) => r.direct));
     const nginxHalf = medianResult(pacedRounds.map((r) => r.nginx));
+    const floorHalf = medianResult(pacedRounds.map((r) => r.floor));
     const gatewayHalf = medianResult(pacedRounds.map((r) => r.gateway));
     const peak = rssMb(server.pid!);
     let heap = "";
@@ -473,7 +507,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       /* no process metrics */
     }
 
-    const rows = [direct, ngxR, gateway, mirrored, directHalf, nginxHalf, gatewayHalf];
+    const rows = [direct, ngxR, gateway, mirrored, directHalf, nginxHalf, floorHalf, gatewayHalf];
     console.log("");
     console.log(["run".padEnd(24), "req/s".padStart(8), "p50 ms".padStart(8), "p99 ms".padStart(8), "CPU us/req".padStart(11), "RSS MB".padStart(7), "errors".padStart(7), "non2xx".padStart(7)].join(" "));
     for (const r of rows) {
@@ -506,14 +540,16 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     for (const [g, v, t, ok] of goals) console.log([g.padEnd(34), v.padStart(10), t.padStart(10), (ok ? "PASS" : "FAIL").padStart(5)].join(" "));
     console.log(`figures: medians of ${ROUNDS} rounds; goals: medians of per-round ratios (throughput, mirror) and differences (p99); CPU steal during the saturation rounds ${steal}`);
     const nginxAdded = median(pacedRounds.map((r) => r.nginx.p99 - r.direct.p99));
+    const floorAdded = median(pacedRounds.map((r) => r.floor.p99 - r.direct.p99));
     console.log(
-      `control: nginx adds ${nginxAdded.toFixed(2)} ms to the p99 at the same rate (median of the same rounds); the gateway's core is ${busy(gatewayHalf, half)} busy at that rate (CPU per request ${gatewayHalf.cpuUs?.toFixed(0)} us, ${gateway.cpuUs?.toFixed(0)} us at saturation)`,
+      `controls at the same rate (medians of the same rounds): nginx adds ${nginxAdded.toFixed(2)} ms to the p99 (its core ${busy(nginxHalf, half)} busy); the Node floor (the gateway's HTTP parts, no features) adds ${floorAdded.toFixed(2)} ms (its core ${busy(floorHalf, half)} busy)`,
     );
+    console.log(`the gateway's core is ${busy(gatewayHalf, half)} busy at that rate (CPU per request ${gatewayHalf.cpuUs?.toFixed(0)} us, ${gateway.cpuUs?.toFixed(0)} us at saturation)`);
     console.log(
       `CPU per request of the proxy under test (saturation medians): nginx ${ngxR.cpuUs?.toFixed(0)} us, gateway ${gateway.cpuUs?.toFixed(0)} us; nginx's throughput is bound by the load core when it stays near direct's`,
     );
     console.log(`gateway/direct throughput ${pct(gateway.rps / direct.rps)}; gateway RSS idle ${idleRss.toFixed(0)} MB, peak (VmHWM) ${peak.hwm.toFixed(0)} MB${heap}`);
-    const bad = [...rows, ...rounds.flatMap((r) => [r.direct, r.nginx, r.gateway, r.mirrored]), ...pacedRounds.flatMap((r) => [r.direct, r.nginx, r.gateway])].filter((r) => r.errors > 0 || r.non2xx > 0);
+    const bad = [...rows, ...rounds.flatMap((r) => [r.direct, r.nginx, r.gateway, r.mirrored]), ...pacedRounds.flatMap((r) => [r.direct, r.nginx, r.floor, r.gateway])].filter((r) => r.errors > 0 || r.non2xx > 0);
     if (bad.length > 0) console.log(`WARNING: errors or non-2xx answers in: ${[...new Set(bad.map((r) => r.name))].join(", ")}`);
   } finally {
     for (const c of children) c.kill("SIGTERM");
