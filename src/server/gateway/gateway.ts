@@ -6,10 +6,11 @@ import { tokenExpiry } from "../auth/tokens";
 import type { OwnAnswer, OwnAnswerContext } from "../http/h1/connection";
 import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message";
 import { BodyAborted, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
-import type { GatewayMetrics } from "../metrics/metrics";
+import type { GatewayMetrics, RequestSeries } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
 import { GatewayError, failureStatus, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
 import { Mirror } from "./mirror";
+import { IsoTime } from "./iso-time";
 import { protocolSwagger } from "./protocol-swagger";
 import { pickWeighted, shouldMirror } from "./select";
 import { EMPTY_TABLE, type EndpointRoute, type RoutingTable } from "./table";
@@ -66,13 +67,11 @@ class RequestState {
   }
 }
 
-/** Metric children of one endpoint/deployment pair, bound once so the hot path does no label hashing. */
+/** What the gateway keeps per endpoint/deployment pair: its metrics and its access-log fields. */
 interface SeriesChildren {
-  readonly labels: { endpoint: string; deployment: string };
+  readonly metrics: RequestSeries;
   /** The access log's `,"endpoint":...,"deployment":...` fields, encoded once. */
   readonly logFields: string;
-  latency?: { observe(v: number): void };
-  readonly requests: Map<number, { inc(): void }>;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
@@ -81,11 +80,10 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 export class Gateway {
   private table: RoutingTable = EMPTY_TABLE;
   private readonly mirror: Mirror;
-  /** endpoint -> deployment -> bound metric children. Names are validated, so the maps stay small. */
+  /** endpoint -> deployment -> its metrics and log fields. Names are validated, so the maps stay small. */
   private readonly series = new Map<string, Map<string, SeriesChildren>>();
-  /** Access-log `time`, recomputed at most once per millisecond. */
-  private lastMs = 0;
-  private lastIso = "";
+  /** Access-log `time`. */
+  private readonly clock = new IsoTime();
   /** Sanitized access-log paths of recent request targets (bounded). */
   private readonly paths = new Map<string, string>();
 
@@ -99,7 +97,7 @@ export class Gateway {
     let c = byDep.get(deployment);
     if (c === undefined) {
       const logFields = `,"endpoint":${JSON.stringify(endpoint)}${deployment === "" ? "" : `,"deployment":${JSON.stringify(deployment)}`}`;
-      byDep.set(deployment, (c = { labels: { endpoint, deployment }, logFields, requests: new Map() }));
+      byDep.set(deployment, (c = { metrics: this.opts.metrics.series(endpoint, deployment), logFields }));
     }
     return c;
   }
@@ -340,12 +338,8 @@ export class Gateway {
     const status = st.res.statusCode;
     let routed = "";
     if (st.endpoint !== undefined) {
-      const { metrics } = this.opts;
       const s = this.seriesOf(st.endpoint, st.deployment ?? "");
-      let requests = s.requests.get(status);
-      if (requests === undefined) s.requests.set(status, (requests = metrics.requests.labels({ ...s.labels, status: String(status) })));
-      requests.inc();
-      (s.latency ??= metrics.latency.labels(s.labels)).observe(ms / 1000);
+      s.metrics.record(status, ms / 1000);
       routed = s.logFields;
     }
     // Same JSON line as ever (fields and order): time, request_id, method, path, status, duration_ms,
@@ -375,14 +369,9 @@ export class Gateway {
     return { ...protocolErrorBody(status, message), headers: { "x-request-id": requestId } };
   };
 
-  /** The access log's `time`, recomputed at most once per millisecond. */
+  /** The access log's `time`. */
   private isoNow(): string {
-    const now = Date.now();
-    if (now !== this.lastMs) {
-      this.lastMs = now;
-      this.lastIso = new Date(now).toISOString();
-    }
-    return this.lastIso;
+    return this.clock.format(Date.now());
   }
 
   private logPath(url: string): string {

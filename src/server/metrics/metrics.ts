@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 
 /** What the gauges read at scrape time: the live state of each deployment's runtime. */
 export interface DeploymentGaugeSource {
@@ -11,29 +11,102 @@ export interface DeploymentGaugeSource {
   healthyCount(): number;
 }
 
+/** Upper bounds (seconds) of the request latency histogram's buckets. */
+export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180];
+
+/**
+ * The request counts (by status) and latency histogram of one endpoint/deployment pair as plain
+ * numbers: the hot path adds to them, /metrics reads them. (prom-client's own `inc`/`observe` hash
+ * the labels on every call, about 8 us of a request's 160-250 us.)
+ */
+export class RequestSeries {
+  /** Requests answered, by HTTP status. */
+  readonly byStatus = new Map<number, number>();
+  /** Requests per latency bucket (not cumulative); LATENCY_BUCKETS order, then one past the last bound. */
+  readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+  sumSeconds = 0;
+  count = 0;
+
+  constructor(
+    readonly endpoint: string,
+    readonly deployment: string,
+  ) {}
+
+  record(status: number, seconds: number): void {
+    this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+    this.buckets[i]!++;
+    this.sumSeconds += seconds;
+    this.count++;
+  }
+}
+
+/** One exposed sample, in the shape prom-client's registry formats. */
+interface Sample {
+  value: number;
+  labels: Record<string, string | number>;
+  sharedLabels: Record<string, string>;
+  metricName: string;
+}
+
+/**
+ * The latency histogram, read from the RequestSeries at scrape time. prom-client's registry takes
+ * any metric that reports its samples through get()/getForPromString(); the text it writes is the
+ * same as for a prom-client Histogram with the same observations (test/unit/server/metrics.test.ts).
+ */
+class SeriesHistogram {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly series: () => Iterable<RequestSeries>,
+  ) {}
+
+  getForPromString(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> {
+    const values: Sample[] = [];
+    for (const s of this.series()) {
+      const shared = { endpoint: s.endpoint, deployment: s.deployment };
+      let acc = 0;
+      LATENCY_BUCKETS.forEach((le, i) => {
+        acc += s.buckets[i]!;
+        values.push({ labels: { le }, sharedLabels: shared, value: acc, metricName: `${this.name}_bucket` });
+      });
+      values.push(
+        { labels: { le: "+Inf" }, sharedLabels: shared, value: s.count, metricName: `${this.name}_bucket` },
+        { labels: {}, sharedLabels: shared, value: s.sumSeconds, metricName: `${this.name}_sum` },
+        { labels: {}, sharedLabels: shared, value: s.count, metricName: `${this.name}_count` },
+      );
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
+  }
+
+  /** The JSON form (Registry.getMetricsAsJSON): shared labels merged into each sample's labels. */
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { value: number; labels: Record<string, string | number>; metricName: string }[] }> {
+    const data = await this.getForPromString();
+    return { ...data, values: data.values.map((v) => ({ value: v.value, labels: { ...v.sharedLabels, ...v.labels }, metricName: v.metricName })) };
+  }
+
+  /** The series are cumulative for the life of the server: nothing to reset. */
+  reset(): void {}
+}
+
 /**
  * The gateway's Prometheus metrics, in a registry per server (tests run several servers in one process).
- * Counters and the latency histogram are updated per request; the gauges are read from the live
- * runtimes when /metrics is scraped, so the hot path does no gauge bookkeeping and a removed
- * deployment's series disappear with it.
+ * Request counts and latencies are plain numbers per endpoint/deployment (RequestSeries) read at
+ * scrape time; the gauges are read from the live runtimes at scrape time too, so the hot path does
+ * no label hashing or gauge bookkeeping and a removed deployment's gauges disappear with it.
  */
 export class GatewayMetrics {
   /** Live deployment runtimes, set by the routing-table builder. */
   private sources: () => Iterable<DeploymentGaugeSource> = () => [];
   readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: "modelplane_gateway_requests_total",
-    help: "Scoring requests by endpoint, deployment and HTTP status",
-    labelNames: ["endpoint", "deployment", "status"] as const,
-    registers: [this.registry],
-  });
-  readonly latency = new Histogram({
-    name: "modelplane_gateway_request_duration_seconds",
-    help: "Time from request received to response sent",
-    labelNames: ["endpoint", "deployment"] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180],
-    registers: [this.registry],
-  });
+  /** endpoint + "\n" + deployment (names never contain a newline) -> its series. */
+  private readonly requestSeries = new Map<string, RequestSeries>();
+  private readonly requests = this.requestCounter();
+  private readonly latency = this.latencyHistogram();
   readonly inflight = this.deploymentGauge("modelplane_gateway_inflight_requests", "Requests (mirrored copies included) being served by a deployment's instances", (d) => d.inflight());
   readonly queued = this.deploymentGauge("modelplane_gateway_queued_requests", "Requests waiting for a free slot", (d) => d.queued());
   readonly mirrorCopies = new Counter({
@@ -52,6 +125,37 @@ export class GatewayMetrics {
 
   constructor(withProcessMetrics = false) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The request counts and latencies of an endpoint/deployment pair ("" when none was chosen). */
+  series(endpoint: string, deployment: string): RequestSeries {
+    const key = `${endpoint}\n${deployment}`;
+    let s = this.requestSeries.get(key);
+    if (s === undefined) this.requestSeries.set(key, (s = new RequestSeries(endpoint, deployment)));
+    return s;
+  }
+
+  /** modelplane_gateway_request_duration_seconds, read from the RequestSeries at scrape time. */
+  private latencyHistogram(): SeriesHistogram {
+    const h = new SeriesHistogram("modelplane_gateway_request_duration_seconds", "Time from request received to response sent", () => this.requestSeries.values());
+    // The registry's type names prom-client's own classes; it uses only what SeriesHistogram has.
+    this.registry.registerMetric(h as unknown as Metric);
+    return h;
+  }
+
+  /** modelplane_gateway_requests_total, set from the RequestSeries at scrape time. */
+  private requestCounter(): Counter<"endpoint" | "deployment" | "status"> {
+    const all = (): Iterable<RequestSeries> => this.requestSeries.values();
+    return new Counter({
+      name: "modelplane_gateway_requests_total",
+      help: "Scoring requests by endpoint, deployment and HTTP status",
+      labelNames: ["endpoint", "deployment", "status"] as const,
+      registers: [this.registry],
+      collect(this: Counter<"endpoint" | "deployment" | "status">) {
+        this.reset();
+        for (const s of all()) for (const [status, n] of s.byStatus) this.inc({ endpoint: s.endpoint, deployment: s.deployment, status: String(status) }, n);
+      },
+    });
   }
 
   /** Sets where the gauges read live deployment state from. */
