@@ -68,7 +68,7 @@ class RequestState {
 }
 
 /** What the gateway keeps per endpoint/deployment pair: its metrics and its access-log fields. */
-interface SeriesChildren {
+interface PairSeries {
   readonly metrics: RequestSeries;
   /** The access log's `,"endpoint":...,"deployment":...` fields, encoded once. */
   readonly logFields: string;
@@ -81,7 +81,7 @@ export class Gateway {
   private table: RoutingTable = EMPTY_TABLE;
   private readonly mirror: Mirror;
   /** endpoint -> deployment -> its metrics and log fields. Names are validated, so the maps stay small. */
-  private readonly series = new Map<string, Map<string, SeriesChildren>>();
+  private readonly series = new Map<string, Map<string, PairSeries>>();
   /** Access-log `time`. */
   private readonly clock = new IsoTime();
   /** Sanitized access-log paths of recent request targets (bounded). */
@@ -91,7 +91,7 @@ export class Gateway {
     this.mirror = new Mirror(opts.pools, opts.metrics, opts.mirrorConcurrency);
   }
 
-  private seriesOf(endpoint: string, deployment: string): SeriesChildren {
+  private seriesOf(endpoint: string, deployment: string): PairSeries {
     let byDep = this.series.get(endpoint);
     if (byDep === undefined) this.series.set(endpoint, (byDep = new Map()));
     let c = byDep.get(deployment);

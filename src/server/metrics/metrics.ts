@@ -105,6 +105,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   /** endpoint + "\n" + deployment (names never contain a newline) -> its series. */
   private readonly requestSeries = new Map<string, RequestSeries>();
+  // Fields are created in /metrics order: requests, latency, then the gauges and mirror counters.
   private readonly requests = this.requestCounter();
   private readonly latency = this.latencyHistogram();
   readonly inflight = this.deploymentGauge("modelplane_gateway_inflight_requests", "Requests (mirrored copies included) being served by a deployment's instances", (d) => d.inflight());
