@@ -8,12 +8,20 @@ interface ServerFlags {
   gatewayHost: string;
   managementHost: string;
   bodyLimitBytes?: string;
+  clientRequestTimeoutMs?: string;
 }
 
 function port(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** A flag's whole-number value; anything else (a typo, a unit suffix) is an error, never a silent default. */
+export function wholeNumber(value: string | undefined, flag: string, example: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new Error(`${flag} must be a whole number, got ${JSON.stringify(value)}; write it without units, e.g. ${flag} ${example}`);
+  return Number(value);
 }
 
 /** Runs the server until SIGTERM/SIGINT, then drains in-flight requests and exits. */
@@ -27,7 +35,8 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     managementPort: port(flags.managementPort, "--management-port"),
     managementHost: flags.managementHost,
     managementToken: token,
-    bodyLimitBytes: flags.bodyLimitBytes ? Number(flags.bodyLimitBytes) : undefined,
+    bodyLimitBytes: wholeNumber(flags.bodyLimitBytes, "--body-limit-bytes", "1048576"),
+    clientRequestTimeoutMs: wholeNumber(flags.clientRequestTimeoutMs, "--client-request-timeout-ms", "60000"),
     processMetrics: true,
   });
   console.error(`modelplane server: gateway ${server.gatewayUrl}, management ${server.managementUrl}, state ${flags.stateDir}`);
@@ -55,13 +64,21 @@ function addFlags(cmd: Command): Command {
     .option("--gateway-host <host>", "gateway bind address", "0.0.0.0")
     .option("--management-port <port>", "management API port", "8081")
     .option("--management-host <host>", "management API bind address", "127.0.0.1")
-    .option("--body-limit-bytes <n>", "largest scoring request body (413 beyond)");
+    .option("--body-limit-bytes <n>", "largest scoring request body (413 beyond); default 104857600 (100 MiB)")
+    .option("--client-request-timeout-ms <ms>", "time a client has to send a whole scoring request (408 beyond); default 300000");
 }
 
 /** Adds `modelplane server` (management token from env MODELPLANE_MANAGEMENT_TOKEN). */
 export function registerServerCommand(program: Command): void {
   addFlags(program.command("server").description("run the modelplane server: management API and scoring gateway")).action(async (flags: ServerFlags) => {
-    await runServer(flags);
+    // What stops the start (a bad flag, no token, a port in use, an unwritable state dir) is the
+    // user's to fix: said plainly, exit 1, as the server image's own entry does.
+    try {
+      await runServer(flags);
+    } catch (err) {
+      process.stderr.write(`modelplane server: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
   });
 }
 

@@ -81,13 +81,22 @@ function stdoutLines(): (line: string) => void {
   };
 }
 
+/** Refuses limits the server could not keep (NaN would silently mean "no limit"); says which and how to fix it. */
+export function checkServerOptions(opts: Pick<ServerOptions, "bodyLimitBytes" | "clientRequestTimeoutMs">): void {
+  const b = opts.bodyLimitBytes;
+  if (b !== undefined && !(Number.isSafeInteger(b) && b >= 0)) {
+    throw new Error(`bodyLimitBytes: ${String(b)} is not a whole number of bytes; give 0 or more (default ${DEFAULT_BODY_LIMIT_BYTES})`);
+  }
+  const t = opts.clientRequestTimeoutMs;
+  if (t !== undefined && !(Number.isSafeInteger(t) && t >= 1000)) {
+    throw new Error(`clientRequestTimeoutMs: ${String(t)} is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more`);
+  }
+}
+
 /** Starts the management API and the gateway on one durable store. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (!opts.managementToken) throw new Error("a management token is required (MODELPLANE_MANAGEMENT_TOKEN)");
-  const t = opts.clientRequestTimeoutMs;
-  if (t !== undefined && !(Number.isInteger(t) && t >= 1000)) {
-    throw new Error(`clientRequestTimeoutMs: ${String(t)} is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more`);
-  }
+  checkServerOptions(opts);
   const store = new Store(opts.stateDir);
   const pools = new UpstreamPools();
   const metrics = new GatewayMetrics(opts.processMetrics ?? false);

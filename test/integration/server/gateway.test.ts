@@ -440,10 +440,9 @@ describe("gateway client timeouts", () => {
     assert.equal(model.hits, hits, "an incomplete body never reaches the model");
   });
 
-  it("refuses a client timeout the layer cannot keep, before touching any state", async () => {
+  it("refuses limits it cannot keep before touching any state (see server-options.test.ts for each rule)", async () => {
     const opts = { stateDir: "/nonexistent/never-created", gatewayPort: 0, managementPort: 0, managementToken: TOKEN };
-    for (const bad of [10, 1500.5, Number.NaN]) {
-      await assert.rejects(startServer({ ...opts, clientRequestTimeoutMs: bad }), new RegExp(`^Error: clientRequestTimeoutMs: ${bad} is not a whole number of milliseconds of at least 1000`));
-    }
+    await assert.rejects(startServer({ ...opts, clientRequestTimeoutMs: 10 }), /^Error: clientRequestTimeoutMs: 10 is not a whole number of milliseconds of at least 1000/);
+    await assert.rejects(startServer({ ...opts, bodyLimitBytes: Number.NaN }), /^Error: bodyLimitBytes: NaN is not a whole number of bytes/);
   });
 });
