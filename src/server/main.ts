@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { BufferedLines } from "./gateway/access-log-sink";
 import { DEFAULT_BODY_LIMIT_BYTES, Gateway } from "./gateway/gateway";
 import { RuntimeRegistry } from "./gateway/table";
 import { UpstreamPools } from "./gateway/upstream";
@@ -19,7 +20,7 @@ export interface ServerOptions {
   managementToken: string;
   /** Largest scoring request body; larger ones get 413. @default 100 MiB */
   bodyLimitBytes?: number;
-  /** Where access-log lines go. @default one line per request on stdout; false disables. */
+  /** Where access-log lines go. @default one line per request on stdout, written in batches (at most 50 ms late); false disables. */
   accessLog?: boolean | ((line: string) => void);
   /** Base URL put into scoring_uri/swagger_uri. @default env MODELPLANE_PUBLIC_URL or the gateway's own URL */
   publicGatewayUrl?: string;
@@ -68,19 +69,6 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
   });
 }
 
-/** Access-log sink: lines of one event-loop turn go out in one stdout write. */
-function stdoutLines(): (line: string) => void {
-  let pending: string[] = [];
-  const flush = (): void => {
-    const lines = pending;
-    pending = [];
-    process.stdout.write(lines.join("\n") + "\n");
-  };
-  return (line) => {
-    if (pending.push(line) === 1) setImmediate(flush);
-  };
-}
-
 /** Refuses limits the server could not keep (NaN would silently mean "no limit"); says which and how to fix it. */
 export function checkServerOptions(opts: Pick<ServerOptions, "bodyLimitBytes" | "clientRequestTimeoutMs">): void {
   const b = opts.bodyLimitBytes;
@@ -102,7 +90,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metrics = new GatewayMetrics(opts.processMetrics ?? false);
   const registry = new RuntimeRegistry(pools, metrics);
   const tokenSecret = new Uint8Array(store.secret("token-signing"));
-  const accessLog = typeof opts.accessLog === "function" ? opts.accessLog : opts.accessLog === false ? () => {} : stdoutLines();
+  const stdoutLog = typeof opts.accessLog === "function" || opts.accessLog === false ? undefined : new BufferedLines((text) => process.stdout.write(text));
+  const accessLog = typeof opts.accessLog === "function" ? opts.accessLog : (stdoutLog?.push ?? (() => {}));
   const bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const gateway = new Gateway({ pools, metrics, tokenSecret, accessLog, mirrorConcurrency: opts.mirrorConcurrency });
   let table = registry.build([], []);
@@ -144,12 +133,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         (closing ??= (async () => {
           provisioner.stopAll();
           await Promise.all([gw.close(30_000), closeServer(mg, 5_000)]);
+          stdoutLog?.flush();
           registry.stopAll();
           await pools.close();
           store.close();
         })()),
     };
   } catch (err) {
+    stdoutLog?.flush();
     provisioner.stopAll();
     void gw.close(0);
     mg.close();
