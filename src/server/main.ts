@@ -90,7 +90,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metrics = new GatewayMetrics(opts.processMetrics ?? false);
   const registry = new RuntimeRegistry(pools, metrics);
   const tokenSecret = new Uint8Array(store.secret("token-signing"));
-  const stdoutLog = typeof opts.accessLog === "function" || opts.accessLog === false ? undefined : new BufferedLines((text) => process.stdout.write(text));
+  const stdoutLog = typeof opts.accessLog === "function" || opts.accessLog === false ? undefined : new BufferedLines((chunk) => process.stdout.write(chunk));
   const accessLog = typeof opts.accessLog === "function" ? opts.accessLog : (stdoutLog?.push ?? (() => {}));
   const bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const gateway = new Gateway({ pools, metrics, tokenSecret, accessLog, mirrorConcurrency: opts.mirrorConcurrency });
