@@ -23,7 +23,9 @@
 // Flags: --quick (short runs), --rounds N, --seconds N, --connections N, --runtime bundle|tsx,
 //        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
 //        --node-flags "..." (extra flags for the gateway's node, default SERVER_NODE_FLAGS below),
-//        --profile DIR (gateway runs only, under node --cpu-prof; the profile lands in DIR at exit).
+//        --profile DIR (gateway runs only, under node --cpu-prof; the profile lands in DIR at exit),
+//        --against DIR [--rate N] (this checkout's gateway and DIR's side by side on the proxy core, both
+//        paced at N req/s at once: CPU per request of each and their ratio; how to compare two builds).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -48,6 +50,10 @@ const RUNTIME = opt("runtime") ?? "bundle";
 const SERVER_ROOT = path.resolve(opt("server-root") ?? ROOT);
 /** Same flags as templates/server/Dockerfile. */
 const PROFILE_DIR = opt("profile");
+/** --against DIR: compare this checkout's gateway with DIR's, side by side (see sideBySide). */
+const AGAINST = opt("against");
+/** Paced rate of each gateway in --against mode (req/s). */
+const SIDE_RATE = Number(opt("rate") ?? 1500);
 const SERVER_NODE_FLAGS = [
   ...(opt("node-flags") ?? "--max-semi-space-size=4").split(/\s+/).filter(Boolean),
   ...(PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : []),
@@ -342,6 +348,83 @@ async function bundleServer(root: string, outfile: string): Promise<void> {
   await esbuild.build({ entryPoints: [path.join(root, "src/server/run.ts")], bundle: true, platform: "node", target: "node20", external: ["better-sqlite3"], outfile, logLevel: "warning" });
 }
 
+type ManagementCall = (method: string, p: string, body?: unknown) => Promise<Record<string, unknown>>;
+
+/** Calls the management API on port `mg` with the bench token; non-2xx answers throw. */
+function managementClient(mg: number): ManagementCall {
+  return async (method, p, body) => {
+    const r = await fetch(`http://127.0.0.1:${mg}${p}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
+    return (await r.json()) as Record<string, unknown>;
+  };
+}
+
+/** The benchmark's endpoint: key auth, blue/green at 90/10 and a shadow deployment for the mirror runs, all on the upstream. Returns the key. */
+async function benchEndpoint(m: ManagementCall, up: number): Promise<string> {
+  const probe = { initial_delay: 0, period: 5, timeout: 2, success_threshold: 1, failure_threshold: 3 };
+  const dep = {
+    instances: [{ id: "i0", url: `http://127.0.0.1:${up}` }],
+    routes: { scoring: "/score", readiness: "/", liveness: "/" },
+    request_settings: { request_timeout_ms: 5000, max_concurrent_requests_per_instance: 1000, max_queue_wait_ms: 500 },
+    readiness_probe: probe,
+    liveness_probe: probe,
+  };
+  await m("PUT", "/endpoints/bench", { auth_mode: "key" });
+  for (const d of ["blue", "green", "shadow"]) {
+    await m("PUT", `/endpoints/bench/deployments/${d}`, dep);
+    while ((await m("GET", `/endpoints/bench/deployments/${d}`)).provisioningState !== "Succeeded") await sleep(50);
+  }
+  await m("PUT", "/endpoints/bench/traffic", { traffic: { blue: 90, green: 10, shadow: 0 }, mirror_traffic: {} });
+  return (await m("POST", "/endpoints/bench/keys")).primaryKey as string;
+}
+
+type Starter = (core: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv) => ChildProcess;
+
+/**
+ * --against DIR: the gateway of this checkout (or --server-root) and the one of DIR run side by side
+ * on the proxy core, each paced at --rate req/s by its own loader at the same time, so both see the
+ * same host. Prints each round's CPU per request and p99 of both and the median ratio. (One after
+ * the other, a shared host moves one build's figure by far more than the 5 % a change is worth.)
+ */
+async function sideBySide(dir: string, start: Starter, up: number): Promise<void> {
+  const builds = [
+    { label: "this", root: SERVER_ROOT },
+    { label: "against", root: path.resolve(AGAINST!) },
+  ];
+  const env = { ...process.env, MODELPLANE_MANAGEMENT_TOKEN: TOKEN, NODE_ENV: "production" };
+  const gateways: { label: string; root: string; pid: number; url: string; key: string }[] = [];
+  for (const [i, b] of builds.entries()) {
+    const bundle = path.join(dir, `server-${i}.js`);
+    await bundleServer(b.root, bundle);
+    const [gw, mg] = [await freePort(), await freePort()];
+    const args = [...SERVER_NODE_FLAGS, bundle, "--state-dir", path.join(dir, `state-${i}`), "--gateway-port", String(gw), "--gateway-host", "127.0.0.1", "--management-port", String(mg)];
+    const child = start(PROXY_CORE, process.execPath, args, { ...env, NODE_PATH: path.join(b.root, "node_modules") });
+    await waitUp(`http://127.0.0.1:${mg}/healthz`);
+    gateways.push({ ...b, pid: child.pid!, url: `http://127.0.0.1:${gw}`, key: await benchEndpoint(managementClient(mg), up) });
+  }
+  console.log(`side by side on core ${PROXY_CORE}, each paced at ${SIDE_RATE} req/s (${CONNECTIONS} connections, ${DURATION_S}s per round): this = ${gateways[0]!.root}, against = ${gateways[1]!.root}`);
+  const both = (seconds: number): Promise<{ r: Omit<Result, "name">; cpuUs: number }[]> =>
+    Promise.all(
+      gateways.map(async (g) => {
+        const before = cpuSeconds(g.pid);
+        const headers = { authorization: `Bearer ${g.key}` };
+        const r = WRK ? await wrkLoad(dir, g.url, "/endpoints/bench/score", headers, seconds, SIDE_RATE) : await nodeLoad(g.url, "/endpoints/bench/score", headers, seconds, SIDE_RATE);
+        return { r, cpuUs: ((cpuSeconds(g.pid) - before) * 1e6) / Math.max(1, r.rps * seconds) };
+      }),
+    );
+  await both(WARMUP_S);
+  const rounds: { r: Omit<Result, "name">; cpuUs: number }[][] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const [a, b] = (await both(DURATION_S)) as [{ r: Omit<Result, "name">; cpuUs: number }, { r: Omit<Result, "name">; cpuUs: number }];
+    rounds.push([a, b]);
+    const bad = a.r.errors + a.r.non2xx + b.r.errors + b.r.non2xx > 0 ? " (errors or non-2xx answers)" : "";
+    console.log(`round ${i + 1}/${ROUNDS}: this ${a.cpuUs.toFixed(0)} us/req, p99 ${a.r.p99.toFixed(2)} ms; against ${b.cpuUs.toFixed(0)} us/req, p99 ${b.r.p99.toFixed(2)} ms; against / this ${((b.cpuUs / a.cpuUs) * 100).toFixed(0)} %${bad}`);
+  }
+  const cpu = (k: 0 | 1): number => median(rounds.map((r) => r[k]!.cpuUs));
+  const ratio = median(rounds.map((r) => r[1]!.cpuUs / r[0]!.cpuUs));
+  console.log(`medians: this ${cpu(0).toFixed(0)} us/req, against ${cpu(1).toFixed(0)} us/req; against / this ${(ratio * 100).toFixed(1)} % (median of per-round ratios; two copies of one build: a median within about 2 %, single rounds within about 6 %)`);
+}
+
 async function main(): Promise<void> {
   // This orchestrating process (RSS sampling, management calls) belongs to the load side: keep it off the proxy's core.
   if (PIN) spawnSync("taskset", ["-a", "-p", "-c", LOAD_CORE, String(process.pid)]);
@@ -356,6 +439,10 @@ async function main(): Promise<void> {
   try {
     const [up, ngx, gw, mg, flr] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     start(LOAD_CORE, process.execPath, ["-e", UPSTREAM, String(up)]);
+    if (AGAINST) {
+      await waitUp(`http://127.0.0.1:${up}/`);
+      return await sideBySide(dir, start, up);
+    }
     const floor = start(PROXY_CORE, process.execPath, ["-e", NODE_FLOOR, String(flr), String(up)], { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") });
     writeFileSync(
       path.join(dir, "nginx.conf"),
@@ -381,26 +468,8 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     await Promise.all([waitUp(`http://127.0.0.1:${up}/`), waitUp(`http://127.0.0.1:${ngx}/`), waitUp(`http://127.0.0.1:${mg}/healthz`), waitUp(`http://127.0.0.1:${flr}/`)]);
     const idleRss = rssMb(server.pid!).rss;
 
-    const m = async (method: string, p: string, body?: unknown): Promise<Record<string, unknown>> => {
-      const r = await fetch(`http://127.0.0.1:${mg}${p}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-      if (r.status >= 300) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
-      return (await r.json()) as Record<string, unknown>;
-    };
-    const probe = { initial_delay: 0, period: 5, timeout: 2, success_threshold: 1, failure_threshold: 3 };
-    const dep = {
-      instances: [{ id: "i0", url: `http://127.0.0.1:${up}` }],
-      routes: { scoring: "/score", readiness: "/", liveness: "/" },
-      request_settings: { request_timeout_ms: 5000, max_concurrent_requests_per_instance: 1000, max_queue_wait_ms: 500 },
-      readiness_probe: probe,
-      liveness_probe: probe,
-    };
-    await m("PUT", "/endpoints/bench", { auth_mode: "key" });
-    for (const d of ["blue", "green", "shadow"]) {
-      await m("PUT", `/endpoints/bench/deployments/${d}`, dep);
-      while ((await m("GET", `/endpoints/bench/deployments/${d}`)).provisioningState !== "Succeeded") await sleep(50);
-    }
-    await m("PUT", "/endpoints/bench/traffic", { traffic: { blue: 90, green: 10, shadow: 0 }, mirror_traffic: {} });
-    const key = (await m("POST", "/endpoints/bench/keys")).primaryKey as string;
+    const m = managementClient(mg);
+    const key = await benchEndpoint(m, up);
     const auth = { authorization: `Bearer ${key}` };
 
     const targets = {
