@@ -261,6 +261,16 @@ async function wrkLoad(dir: string, url: string, p: string, headers: Record<stri
   };
 }
 
+/** One load run against `url + p`: wrk when installed, else the Node loader. */
+function load(dir: string, url: string, p: string, headers: Record<string, string>, seconds: number, rate: number): Promise<Omit<Result, "name">> {
+  return WRK ? wrkLoad(dir, url, p, headers, seconds, rate) : nodeLoad(url, p, headers, seconds, rate);
+}
+
+/** CPU microseconds `pid` spent per request of a run, from its CPU seconds before the run. */
+function cpuPerRequest(pid: number, cpuBefore: number, r: Omit<Result, "name">, seconds: number): number {
+  return ((cpuSeconds(pid) - cpuBefore) * 1e6) / Math.max(1, r.rps * seconds);
+}
+
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
 
 /** CPU time (user + system, seconds) of `pid` and its children (nginx's master and worker). */
@@ -407,9 +417,8 @@ async function sideBySide(dir: string, start: Starter, up: number): Promise<void
     Promise.all(
       gateways.map(async (g) => {
         const before = cpuSeconds(g.pid);
-        const headers = { authorization: `Bearer ${g.key}` };
-        const r = WRK ? await wrkLoad(dir, g.url, "/endpoints/bench/score", headers, seconds, SIDE_RATE) : await nodeLoad(g.url, "/endpoints/bench/score", headers, seconds, SIDE_RATE);
-        return { r, cpuUs: ((cpuSeconds(g.pid) - before) * 1e6) / Math.max(1, r.rps * seconds) };
+        const r = await load(dir, g.url, "/endpoints/bench/score", { authorization: `Bearer ${g.key}` }, seconds, SIDE_RATE);
+        return { r, cpuUs: cpuPerRequest(g.pid, before, r, seconds) };
       }),
     );
   await both(WARMUP_S);
@@ -488,9 +497,9 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       const x = targets[t];
       const cpuBefore = x.pid === undefined ? 0 : cpuSeconds(x.pid);
       const stealBefore = cpuCounters(CORE_ROWS);
-      const work = WRK ? wrkLoad(dir, x.url, x.path, x.headers, seconds, rate) : nodeLoad(x.url, x.path, x.headers, seconds, rate);
+      const work = load(dir, x.url, x.path, x.headers, seconds, rate);
       const { value, rss } = await sampled(t === "gateway" ? x.pid : undefined, work);
-      const cpuUs = x.pid === undefined ? undefined : ((cpuSeconds(x.pid) - cpuBefore) * 1e6) / Math.max(1, value.rps * seconds);
+      const cpuUs = x.pid === undefined ? undefined : cpuPerRequest(x.pid, cpuBefore, value, seconds);
       return { name, ...value, rss, cpuUs, steal: stealSince(CORE_ROWS, stealBefore) };
     };
     const saturate = (name: string, t: Target, seconds = DURATION_S): Promise<Result> => measure(name, t, seconds, 0);

@@ -346,7 +346,7 @@ export class Gateway {
     // then the routing facts that are known. Built by hand: request_id (validated or a UUID), method
     // (the HTTP layer accepts only known method tokens) and path (sanitized) never need escaping;
     // names are JSON-encoded once per series or instance.
-    let line = `{"time":"${this.isoNow()}","request_id":"${st.requestId}","method":"${st.req.method}","path":"${this.logPath(st.req.url)}","status":${status},"duration_ms":${Math.round(ms * 1000) / 1000}${routed}`;
+    let line = this.logLineStart(st.requestId, st.req.method, st.req.url, status, Math.round(ms * 1000) / 1000) + routed;
     if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
     if (st.instance !== undefined) line += st.instance.logField;
     if (st.upstream_status !== undefined) line += `,"upstream_status":${st.upstream_status}`;
@@ -362,16 +362,17 @@ export class Gateway {
     // handler already gave the request is kept, so the client's id matches the handler's log line.
     const requestId = about.requestId ?? randomUUID();
     // A request a handler already has is logged by that handler.
-    if (!about.handled) {
-      const target = about.method !== undefined && about.url !== undefined ? `,"method":"${about.method}","path":"${this.logPath(about.url)}"` : "";
-      this.opts.accessLog(`{"time":"${this.isoNow()}","request_id":"${requestId}"${target},"status":${status},"duration_ms":${Math.max(0, Date.now() - about.startedAt)}}`);
-    }
+    if (!about.handled) this.opts.accessLog(`${this.logLineStart(requestId, about.method, about.url, status, Math.max(0, Date.now() - about.startedAt))}}`);
     return { ...protocolErrorBody(status, message), headers: { "x-request-id": requestId } };
   };
 
-  /** The access log's `time`. */
-  private isoNow(): string {
-    return this.clock.format(Date.now());
+  /**
+   * The fields every access-log line starts with, without the closing brace: time, request_id, then
+   * method and path when a head was read, status, duration_ms.
+   */
+  private logLineStart(requestId: string, method: string | undefined, url: string | undefined, status: number, durationMs: number): string {
+    const target = method !== undefined && url !== undefined ? `,"method":"${method}","path":"${this.logPath(url)}"` : "";
+    return `{"time":"${this.clock.format(Date.now())}","request_id":"${requestId}"${target},"status":${status},"duration_ms":${durationMs}`;
   }
 
   private logPath(url: string): string {
