@@ -25,7 +25,9 @@
 //        --node-flags "..." (extra flags for the gateway's node, default SERVER_NODE_FLAGS below),
 //        --profile DIR (gateway runs only, under node --cpu-prof; the profile lands in DIR at exit),
 //        --against DIR [--rate N] (this checkout's gateway and DIR's side by side on the proxy core, both
-//        paced at N req/s at once: CPU per request of each and their ratio; how to compare two builds).
+//        paced at N req/s at once: CPU per request of each and their ratio; how to compare two builds),
+//        --against-node-flags "..." (node flags of DIR's gateway in --against mode, default --node-flags:
+//        with --against . it compares two sets of flags on one build).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -54,10 +56,13 @@ const PROFILE_DIR = opt("profile");
 const AGAINST = opt("against");
 /** Paced rate of each gateway in --against mode (req/s). */
 const SIDE_RATE = Number(opt("rate") ?? 1500);
-const SERVER_NODE_FLAGS = [
-  ...(opt("node-flags") ?? "--max-semi-space-size=4").split(/\s+/).filter(Boolean),
+const nodeFlags = (flags: string): string[] => [
+  ...flags.split(/\s+/).filter(Boolean),
   ...(PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : []),
 ];
+const SERVER_NODE_FLAGS = nodeFlags(opt("node-flags") ?? "--min-semi-space-size=8 --max-semi-space-size=8");
+/** Node flags of the --against gateway. */
+const AGAINST_NODE_FLAGS = opt("against-node-flags") === undefined ? SERVER_NODE_FLAGS : nodeFlags(opt("against-node-flags")!);
 const TOKEN = "bench-management-token";
 const BODY = JSON.stringify({ data: [[1, 2, 3, 4]] });
 
@@ -398,21 +403,21 @@ type Starter = (core: string, cmd: string, args: string[], env?: NodeJS.ProcessE
  */
 async function sideBySide(dir: string, start: Starter, up: number): Promise<void> {
   const builds = [
-    { label: "this", root: SERVER_ROOT },
-    { label: "against", root: path.resolve(AGAINST!) },
+    { label: "this", root: SERVER_ROOT, flags: SERVER_NODE_FLAGS },
+    { label: "against", root: path.resolve(AGAINST!), flags: AGAINST_NODE_FLAGS },
   ];
   const env = { ...process.env, MODELPLANE_MANAGEMENT_TOKEN: TOKEN, NODE_ENV: "production" };
-  const gateways: { label: string; root: string; pid: number; url: string; key: string }[] = [];
+  const gateways: { label: string; root: string; flags: string[]; pid: number; url: string; key: string }[] = [];
   for (const [i, b] of builds.entries()) {
     const bundle = path.join(dir, `server-${i}.js`);
     await bundleServer(b.root, bundle);
     const [gw, mg] = [await freePort(), await freePort()];
-    const args = [...SERVER_NODE_FLAGS, bundle, "--state-dir", path.join(dir, `state-${i}`), "--gateway-port", String(gw), "--gateway-host", "127.0.0.1", "--management-port", String(mg)];
+    const args = [...b.flags, bundle, "--state-dir", path.join(dir, `state-${i}`), "--gateway-port", String(gw), "--gateway-host", "127.0.0.1", "--management-port", String(mg)];
     const child = start(PROXY_CORE, process.execPath, args, { ...env, NODE_PATH: path.join(b.root, "node_modules") });
     await waitUp(`http://127.0.0.1:${mg}/healthz`);
     gateways.push({ ...b, pid: child.pid!, url: `http://127.0.0.1:${gw}`, key: await benchEndpoint(managementClient(mg), up) });
   }
-  console.log(`side by side on core ${PROXY_CORE}, each paced at ${SIDE_RATE} req/s (${CONNECTIONS} connections, ${DURATION_S}s per round): this = ${gateways[0]!.root}, against = ${gateways[1]!.root}`);
+  console.log(`side by side on core ${PROXY_CORE}, each paced at ${SIDE_RATE} req/s (${CONNECTIONS} connections, ${DURATION_S}s per round): this = ${gateways[0]!.root} (node ${gateways[0]!.flags.join(" ")}), against = ${gateways[1]!.root} (node ${gateways[1]!.flags.join(" ")})`);
   const both = (seconds: number): Promise<{ r: Omit<Result, "name">; cpuUs: number }[]> =>
     Promise.all(
       gateways.map(async (g) => {
