@@ -22,7 +22,7 @@
 //
 // Flags: --quick (short runs), --rounds N, --seconds N, --connections N, --runtime bundle|tsx,
 //        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
-//        --node-flags "..." (extra flags for the gateway's node, default SERVER_NODE_FLAGS below),
+//        --node-flags "..." (the gateway's node flags, default GATEWAY_FLAGS below; the Node floor runs with them too),
 //        --profile DIR (gateway runs only, under node --cpu-prof; the profile lands in DIR at exit),
 //        --against DIR [--rate N] (this checkout's gateway and DIR's side by side on the proxy core, both
 //        paced at N req/s at once: CPU per request of each and their ratio; how to compare two builds),
@@ -50,17 +50,20 @@ const PACED_WARMUP_MS = 1000;
 const CONNECTIONS = Number(opt("connections") ?? process.env.BENCH_CONNECTIONS ?? 64);
 const RUNTIME = opt("runtime") ?? "bundle";
 const SERVER_ROOT = path.resolve(opt("server-root") ?? ROOT);
-/** Same flags as templates/server/Dockerfile. */
+/** --profile DIR: the gateway runs under node --cpu-prof, its profile written to DIR. */
 const PROFILE_DIR = opt("profile");
 /** --against DIR: compare this checkout's gateway with DIR's, side by side (see sideBySide). */
 const AGAINST = opt("against");
 /** Paced rate of each gateway in --against mode (req/s). */
 const SIDE_RATE = Number(opt("rate") ?? 1500);
+/** A gateway's node command-line flags: the given ones, then the profiler's under --profile. */
 const nodeFlags = (flags: string): string[] => [
   ...flags.split(/\s+/).filter(Boolean),
   ...(PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : []),
 ];
-const SERVER_NODE_FLAGS = nodeFlags(opt("node-flags") ?? "--min-semi-space-size=8 --max-semi-space-size=8");
+/** The gateway's node flags (as templates/server/Dockerfile), also given to the Node floor so the two differ only in code. */
+const GATEWAY_FLAGS = opt("node-flags") ?? "--min-semi-space-size=8 --max-semi-space-size=8";
+const SERVER_NODE_FLAGS = nodeFlags(GATEWAY_FLAGS);
 /** Node flags of the --against gateway. */
 const AGAINST_NODE_FLAGS = opt("against-node-flags") === undefined ? SERVER_NODE_FLAGS : nodeFlags(opt("against-node-flags")!);
 const TOKEN = "bench-management-token";
@@ -457,7 +460,7 @@ async function main(): Promise<void> {
       await waitUp(`http://127.0.0.1:${up}/`);
       return await sideBySide(dir, start, up);
     }
-    const floor = start(PROXY_CORE, process.execPath, ["-e", NODE_FLOOR, String(flr), String(up)], { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") });
+    const floor = start(PROXY_CORE, process.execPath, [...GATEWAY_FLAGS.split(/\s+/).filter(Boolean), "-e", NODE_FLOOR, String(flr), String(up)], { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") });
     writeFileSync(
       path.join(dir, "nginx.conf"),
       `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
