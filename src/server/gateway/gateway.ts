@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import { performance } from "node:perf_hooks";
 import { keyMatches } from "../auth/keys";
@@ -12,6 +11,7 @@ import { GatewayError, failureStatus, protocolErrorBody, sanitize, upstreamFailu
 import { Mirror } from "./mirror";
 import { IsoTime } from "./iso-time";
 import { protocolSwagger } from "./protocol-swagger";
+import { newRequestId } from "./request-id";
 import { pickWeighted, shouldMirror } from "./select";
 import { EMPTY_TABLE, type EndpointRoute, type RoutingTable } from "./table";
 import { exchange, isTimeout, type UpstreamPools, type UpstreamResponse } from "./upstream";
@@ -114,7 +114,7 @@ export class Gateway {
   readonly handle = (req: H1Request, res: H1Response): void => {
     const started = performance.now();
     const incomingId = req.headers["x-request-id"];
-    const requestId = typeof incomingId === "string" && REQUEST_ID_RE.test(incomingId) ? incomingId : randomUUID();
+    const requestId = typeof incomingId === "string" && REQUEST_ID_RE.test(incomingId) ? incomingId : newRequestId();
     req.id = requestId;
     const st = new RequestState(req, res, requestId, started);
     this.route(st).catch((err: unknown) => this.fail(st, err));
@@ -174,17 +174,8 @@ export class Gateway {
       throw new GatewayError("not_found", `deployment '${runtime.name}' does not speak the Open Inference Protocol (/v2); use POST /endpoints/${route.name}/score`);
     }
 
-    let body: Buffer;
-    try {
-      body = await req.body();
-    } catch (err) {
-      if (err instanceof BodyTooLarge) {
-        st.close = true;
-        throw new GatewayError("payload_too_large", `request body exceeds ${err.limit} bytes`);
-      }
-      if (err instanceof BodyAborted) throw new GatewayError("bad_request", err.message);
-      throw err;
-    }
+    // A small body usually arrives with its head: taken as it is, without a promise turn.
+    const body = req.bodyNow() ?? (await this.wholeBody(st, req));
     const headers = forwardHeaders(req, st.requestId, deployment);
     if (oipPath === undefined && !pinnedName && route.mirror && shouldMirror(route.mirror.percent, Math.random())) {
       const m = route.mirror;
@@ -203,6 +194,20 @@ export class Gateway {
     const out: ResponseHeaders = { "content-length": up.body.length };
     if (up.contentType !== undefined) out["content-type"] = up.contentType;
     this.send(st, up.status, out, up.body);
+  }
+
+  /** The request body once all of it is in; too large (413, connection closed) or cut short (400) as gateway errors. */
+  private async wholeBody(st: RequestState, req: H1Request): Promise<Buffer> {
+    try {
+      return await req.body();
+    } catch (err) {
+      if (err instanceof BodyTooLarge) {
+        st.close = true;
+        throw new GatewayError("payload_too_large", `request body exceeds ${err.limit} bytes`);
+      }
+      if (err instanceof BodyAborted) throw new GatewayError("bad_request", err.message);
+      throw err;
+    }
   }
 
   private checkKey(req: H1Request, route: EndpointRoute, table: RoutingTable): void {
@@ -360,7 +365,7 @@ export class Gateway {
   readonly ownAnswer = (status: number, message: string, about: OwnAnswerContext): OwnAnswer => {
     // Every answer carries a request id, also those given before a request could be read; one the
     // handler already gave the request is kept, so the client's id matches the handler's log line.
-    const requestId = about.requestId ?? randomUUID();
+    const requestId = about.requestId ?? newRequestId();
     // A request a handler already has is logged by that handler.
     if (!about.handled) this.opts.accessLog(`${this.logLineStart(requestId, about.method, about.url, status, Math.max(0, Date.now() - about.startedAt))}}`);
     return { ...protocolErrorBody(status, message), headers: { "x-request-id": requestId } };

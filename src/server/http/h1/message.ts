@@ -57,6 +57,11 @@ export class H1Request {
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
+  /** The whole body if it is already in (complete, within the limit), else undefined: then use `body()`. */
+  bodyNow(): Buffer | undefined {
+    return this.complete && !this.tooLarge && this.failure === undefined ? this.joined() : undefined;
+  }
+
   /** @internal A piece of the body, as parsed. */
   push(chunk: Buffer): void {
     if (this.tooLarge || this.failure) return;
@@ -134,7 +139,7 @@ const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
  * `connection` and `keep-alive` unless given. Latin-1 text; `content-length` is the caller's.
  */
 export function responseHead(status: number, headers: ResponseHeaders, date: string, keepAlive: boolean, keepAliveSeconds: number): string {
-  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
+  let head = STATUS_LINES[status] ?? `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
   for (const name in headers) {
     const v = headers[name];
     if (v === undefined || name === "connection") continue;
@@ -142,7 +147,30 @@ export function responseHead(status: number, headers: ResponseHeaders, date: str
     if (UNSAFE_HEADER_VALUE.test(s)) continue;
     head += `${name}: ${s}\r\n`;
   }
-  if (headers.date === undefined) head += `date: ${date}\r\n`;
-  head += keepAlive ? `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n\r\n` : "connection: close\r\n\r\n";
+  if (headers.date === undefined) head += dateLine(date);
+  head += keepAlive ? keepAliveLines(keepAliveSeconds) : "connection: close\r\n\r\n";
   return head;
+}
+
+// The lines every answer repeats are made once (a status line per code, the date line once a
+// second), not per answer: fewer strings per request means fewer young-generation collections.
+const STATUS_LINES: Record<number, string> = {};
+for (const code of Object.keys(STATUS_CODES)) STATUS_LINES[Number(code)] = `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\n`;
+let lastDate = "";
+let lastDateLine = "";
+function dateLine(date: string): string {
+  if (date !== lastDate) {
+    lastDate = date;
+    lastDateLine = `date: ${date}\r\n`;
+  }
+  return lastDateLine;
+}
+let lastKeepAlive = -1;
+let lastKeepAliveLines = "";
+function keepAliveLines(seconds: number): string {
+  if (seconds !== lastKeepAlive) {
+    lastKeepAlive = seconds;
+    lastKeepAliveLines = `connection: keep-alive\r\nkeep-alive: timeout=${seconds}\r\n\r\n`;
+  }
+  return lastKeepAliveLines;
 }
