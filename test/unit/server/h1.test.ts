@@ -108,6 +108,13 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.match(seen.text, /^connection: keep-alive\r\nkeep-alive: timeout=65\r$/m);
   });
 
+  it("reads header values without their leading and trailing blanks, keeps colons and inner blanks, and takes empty values", async () => {
+    const port = await start();
+    const seen = await raw(port, [post("/h", "x", "Authorization: \t Bearer a:b  c \t \r\nAccept:\r\n")]);
+    assert.deepEqual(statuses(seen.text), [200]);
+    assert.deepEqual(bodies(seen.text), [{ method: "POST", url: "/h", auth: "Bearer a:b  c", accept: "", body: "x" }]);
+  });
+
   it("answers pipelined requests in order even when the later one is faster", async () => {
     const port = await start((req, res) => {
       const delay = req.url === "/slow" ? 80 : 0;
