@@ -56,16 +56,15 @@ const PROFILE_DIR = opt("profile");
 const AGAINST = opt("against");
 /** Paced rate of each gateway in --against mode (req/s). */
 const SIDE_RATE = Number(opt("rate") ?? 1500);
-/** A gateway's node command-line flags: the given ones, then the profiler's under --profile. */
-const nodeFlags = (flags: string): string[] => [
-  ...flags.split(/\s+/).filter(Boolean),
-  ...(PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : []),
-];
+/** Node flags given as one string ("--a --b=1"), as a list. */
+const flagList = (flags: string): string[] => flags.split(/\s+/).filter(Boolean);
+/** A gateway's node command line flags: the given ones, then the profiler's under --profile. */
+const nodeFlags = (flags: string[]): string[] => [...flags, ...(PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : [])];
 /** The gateway's node flags (as templates/server/Dockerfile), also given to the Node floor so the two differ only in code. */
 const GATEWAY_FLAGS = opt("node-flags") ?? "--min-semi-space-size=8 --max-semi-space-size=8";
-const SERVER_NODE_FLAGS = nodeFlags(GATEWAY_FLAGS);
+const SERVER_NODE_FLAGS = nodeFlags(flagList(GATEWAY_FLAGS));
 /** Node flags of the --against gateway. */
-const AGAINST_NODE_FLAGS = opt("against-node-flags") === undefined ? SERVER_NODE_FLAGS : nodeFlags(opt("against-node-flags")!);
+const AGAINST_NODE_FLAGS = opt("against-node-flags") === undefined ? SERVER_NODE_FLAGS : nodeFlags(flagList(opt("against-node-flags")!));
 const TOKEN = "bench-management-token";
 const BODY = JSON.stringify({ data: [[1, 2, 3, 4]] });
 
@@ -398,6 +397,22 @@ async function benchEndpoint(m: ManagementCall, up: number): Promise<string> {
 
 type Starter = (core: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv) => ChildProcess;
 
+/** The environment of a benchmarked server: the bench's management token, production mode. */
+const SERVER_ENV = { ...process.env, MODELPLANE_MANAGEMENT_TOKEN: TOKEN, NODE_ENV: "production" };
+
+/** Server command-line flags: its state, and both listeners on loopback ports. */
+const serverArgs = (stateDir: string, gw: number, mg: number): string[] => ["--state-dir", stateDir, "--gateway-port", String(gw), "--gateway-host", "127.0.0.1", "--management-port", String(mg)];
+
+/** Bundles the server of checkout `root` into `bundle` (as the server image does) and starts it on the proxy core. */
+async function startBundledServer(start: Starter, root: string, flags: string[], bundle: string, stateDir: string, gw: number, mg: number): Promise<ChildProcess> {
+  await bundleServer(root, bundle);
+  // The bundle lives outside the repo: let its one external require (better-sqlite3) resolve there.
+  return start(PROXY_CORE, process.execPath, [...flags, bundle, ...serverArgs(stateDir, gw, mg)], { ...SERVER_ENV, NODE_PATH: path.join(root, "node_modules") });
+}
+
+/** One side-by-side run of one gateway: its load figures and its CPU per request. */
+type SideRun = { r: Omit<Result, "name">; cpuUs: number };
+
 /**
  * --against DIR: the gateway of this checkout (or --server-root) and the one of DIR run side by side
  * on the proxy core, each paced at --rate req/s by its own loader at the same time, so both see the
@@ -406,22 +421,18 @@ type Starter = (core: string, cmd: string, args: string[], env?: NodeJS.ProcessE
  */
 async function sideBySide(dir: string, start: Starter, up: number): Promise<void> {
   const builds = [
-    { label: "this", root: SERVER_ROOT, flags: SERVER_NODE_FLAGS },
-    { label: "against", root: path.resolve(AGAINST!), flags: AGAINST_NODE_FLAGS },
+    { root: SERVER_ROOT, flags: SERVER_NODE_FLAGS },
+    { root: path.resolve(AGAINST!), flags: AGAINST_NODE_FLAGS },
   ];
-  const env = { ...process.env, MODELPLANE_MANAGEMENT_TOKEN: TOKEN, NODE_ENV: "production" };
-  const gateways: { label: string; root: string; flags: string[]; pid: number; url: string; key: string }[] = [];
+  const gateways: { root: string; flags: string[]; pid: number; url: string; key: string }[] = [];
   for (const [i, b] of builds.entries()) {
-    const bundle = path.join(dir, `server-${i}.js`);
-    await bundleServer(b.root, bundle);
     const [gw, mg] = [await freePort(), await freePort()];
-    const args = [...b.flags, bundle, "--state-dir", path.join(dir, `state-${i}`), "--gateway-port", String(gw), "--gateway-host", "127.0.0.1", "--management-port", String(mg)];
-    const child = start(PROXY_CORE, process.execPath, args, { ...env, NODE_PATH: path.join(b.root, "node_modules") });
+    const child = await startBundledServer(start, b.root, b.flags, path.join(dir, `server-${i}.js`), path.join(dir, `state-${i}`), gw, mg);
     await waitUp(`http://127.0.0.1:${mg}/healthz`);
     gateways.push({ ...b, pid: child.pid!, url: `http://127.0.0.1:${gw}`, key: await benchEndpoint(managementClient(mg), up) });
   }
   console.log(`side by side on core ${PROXY_CORE}, each paced at ${SIDE_RATE} req/s (${CONNECTIONS} connections, ${DURATION_S}s per round): this = ${gateways[0]!.root} (node ${gateways[0]!.flags.join(" ")}), against = ${gateways[1]!.root} (node ${gateways[1]!.flags.join(" ")})`);
-  const both = (seconds: number): Promise<{ r: Omit<Result, "name">; cpuUs: number }[]> =>
+  const both = (seconds: number): Promise<SideRun[]> =>
     Promise.all(
       gateways.map(async (g) => {
         const before = cpuSeconds(g.pid);
@@ -430,9 +441,9 @@ async function sideBySide(dir: string, start: Starter, up: number): Promise<void
       }),
     );
   await both(WARMUP_S);
-  const rounds: { r: Omit<Result, "name">; cpuUs: number }[][] = [];
+  const rounds: SideRun[][] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const [a, b] = (await both(DURATION_S)) as [{ r: Omit<Result, "name">; cpuUs: number }, { r: Omit<Result, "name">; cpuUs: number }];
+    const [a, b] = (await both(DURATION_S)) as [SideRun, SideRun];
     rounds.push([a, b]);
     const bad = a.r.errors + a.r.non2xx + b.r.errors + b.r.non2xx > 0 ? " (errors or non-2xx answers)" : "";
     console.log(`round ${i + 1}/${ROUNDS}: this ${a.cpuUs.toFixed(0)} us/req, p99 ${a.r.p99.toFixed(2)} ms; against ${b.cpuUs.toFixed(0)} us/req, p99 ${b.r.p99.toFixed(2)} ms; against / this ${((b.cpuUs / a.cpuUs) * 100).toFixed(0)} %${bad}`);
@@ -460,7 +471,7 @@ async function main(): Promise<void> {
       await waitUp(`http://127.0.0.1:${up}/`);
       return await sideBySide(dir, start, up);
     }
-    const floor = start(PROXY_CORE, process.execPath, [...GATEWAY_FLAGS.split(/\s+/).filter(Boolean), "-e", NODE_FLOOR, String(flr), String(up)], { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") });
+    const floor = start(PROXY_CORE, process.execPath, [...flagList(GATEWAY_FLAGS), "-e", NODE_FLOOR, String(flr), String(up)], { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") });
     writeFileSync(
       path.join(dir, "nginx.conf"),
       `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
@@ -471,17 +482,11 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
 `,
     );
     const nginx = start(PROXY_CORE, "/usr/sbin/nginx", ["-c", path.join(dir, "nginx.conf"), "-p", dir]);
-    const env = { ...process.env, MODELPLANE_MANAGEMENT_TOKEN: TOKEN, NODE_ENV: "production" };
-    const serverArgs = ["--state-dir", path.join(dir, "state"), "--gateway-port", String(gw), "--gateway-host", "127.0.0.1", "--management-port", String(mg)];
-    let server: ChildProcess;
-    if (RUNTIME === "tsx") {
-      server = start(PROXY_CORE, process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", path.join(SERVER_ROOT, "src/server/run.ts"), ...serverArgs], env);
-    } else {
-      const bundle = path.join(dir, "server.js");
-      await bundleServer(SERVER_ROOT, bundle);
-      // The bundle lives outside the repo: let its one external require (better-sqlite3) resolve there.
-      server = start(PROXY_CORE, process.execPath, [...SERVER_NODE_FLAGS, bundle, ...serverArgs], { ...env, NODE_PATH: path.join(SERVER_ROOT, "node_modules") });
-    }
+    const stateDir = path.join(dir, "state");
+    const server =
+      RUNTIME === "tsx"
+        ? start(PROXY_CORE, process.execPath, [...SERVER_NODE_FLAGS, "--import", "tsx", path.join(SERVER_ROOT, "src/server/run.ts"), ...serverArgs(stateDir, gw, mg)], SERVER_ENV)
+        : await startBundledServer(start, SERVER_ROOT, SERVER_NODE_FLAGS, path.join(dir, "server.js"), stateDir, gw, mg);
     await Promise.all([waitUp(`http://127.0.0.1:${up}/`), waitUp(`http://127.0.0.1:${ngx}/`), waitUp(`http://127.0.0.1:${mg}/healthz`), waitUp(`http://127.0.0.1:${flr}/`)]);
     const idleRss = rssMb(server.pid!).rss;
 

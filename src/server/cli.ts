@@ -13,7 +13,7 @@ interface ServerFlags {
 
 function port(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number, got ${JSON.stringify(value)}; give 1-65535, or 0 for any free port, e.g. ${flag} 8080`);
   return n;
 }
 

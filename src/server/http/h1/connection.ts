@@ -1,15 +1,16 @@
 import type { Socket } from "node:net";
 import { HTTPParser } from "http-parser-js";
-import { H1Request, H1Response, responseHead, type ExchangeSink, type ResponseHeaders } from "./message";
+import { CONNECTION_CLOSE, H1Request, H1Response, responseHead, type ExchangeSink, type ResponseHeaders } from "./message";
 import { Refusal, betweenRequests, strictRequestParser } from "./parser";
 
 /** What a connection needs from its server: limits, the handler and the shared clock. */
 export interface ConnectionContext {
   readonly maxHeaderSize: number;
   readonly bodyLimitBytes: number;
-  readonly keepAliveSeconds: number;
-  /** The `date` header value, refreshed once a second. */
-  date(): string;
+  /** The head's last lines on a connection that stays open (keepAliveLines). */
+  readonly keepAliveLines: string;
+  /** The `date` header line, refreshed once a second. */
+  dateLine(): string;
   handle(req: H1Request, res: H1Response): void;
   /** An answer the HTTP layer gives itself (bad framing, timeouts): its body and extra headers. */
   ownAnswer(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
@@ -232,7 +233,7 @@ export class H1Connection implements ExchangeSink {
     }
     const bytes = body === undefined ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.length;
     if (headers["content-length"] === undefined && !bodiless) headers["content-length"] = bytes;
-    const head = responseHead(status, headers, this.ctx.date(), keepAlive, this.ctx.keepAliveSeconds);
+    const head = responseHead(status, headers, this.ctx.dateLine(), keepAlive ? this.ctx.keepAliveLines : CONNECTION_CLOSE);
     const s = this.socket;
     if (body === undefined || bytes === 0 || req.method === "HEAD") s.write(head, "latin1");
     else if (typeof body === "string") s.write(head + body, "utf8");

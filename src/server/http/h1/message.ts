@@ -135,10 +135,11 @@ export class H1Response {
 const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
 
 /**
- * The response head: status line, the given headers (unsafe values left out), then `date`,
- * `connection` and `keep-alive` unless given. Latin-1 text; `content-length` is the caller's.
+ * The response head: status line, the given headers (unsafe values left out), then the `date` line
+ * unless a date is given, then `connectionLines` (keepAliveLines(...) or CONNECTION_CLOSE). Latin-1
+ * text; `content-length` is the caller's.
  */
-export function responseHead(status: number, headers: ResponseHeaders, date: string, keepAlive: boolean, keepAliveSeconds: number): string {
+export function responseHead(status: number, headers: ResponseHeaders, dateLine: string, connectionLines: string): string {
   let head = STATUS_LINES[status] ?? `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Unknown"}\r\n`;
   for (const name in headers) {
     const v = headers[name];
@@ -147,30 +148,25 @@ export function responseHead(status: number, headers: ResponseHeaders, date: str
     if (UNSAFE_HEADER_VALUE.test(s)) continue;
     head += `${name}: ${s}\r\n`;
   }
-  if (headers.date === undefined) head += dateLine(date);
-  head += keepAlive ? keepAliveLines(keepAliveSeconds) : "connection: close\r\n\r\n";
-  return head;
+  if (headers.date === undefined) head += dateLine;
+  return head + connectionLines;
 }
 
-// The lines every answer repeats are made once (a status line per code, the date line once a
-// second), not per answer: fewer strings per request means fewer young-generation collections.
+// The lines every answer repeats are made once (a status line per code; the date line once a
+// second and the keep-alive lines once, by the server), not per answer: fewer strings per request
+// means fewer young-generation collections.
 const STATUS_LINES: Record<number, string> = {};
 for (const code of Object.keys(STATUS_CODES)) STATUS_LINES[Number(code)] = `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\n`;
-let lastDate = "";
-let lastDateLine = "";
-function dateLine(date: string): string {
-  if (date !== lastDate) {
-    lastDate = date;
-    lastDateLine = `date: ${date}\r\n`;
-  }
-  return lastDateLine;
+
+/** The `date` header line for an HTTP date (`Date.toUTCString()`). */
+export function dateLine(httpDate: string): string {
+  return `date: ${httpDate}\r\n`;
 }
-let lastKeepAlive = -1;
-let lastKeepAliveLines = "";
-function keepAliveLines(seconds: number): string {
-  if (seconds !== lastKeepAlive) {
-    lastKeepAlive = seconds;
-    lastKeepAliveLines = `connection: keep-alive\r\nkeep-alive: timeout=${seconds}\r\n\r\n`;
-  }
-  return lastKeepAliveLines;
+
+/** The head's last lines on a connection that stays open: idle ones close after `seconds`. */
+export function keepAliveLines(seconds: number): string {
+  return `connection: keep-alive\r\nkeep-alive: timeout=${seconds}\r\n\r\n`;
 }
+
+/** The head's last lines on a connection that closes after this answer. */
+export const CONNECTION_CLOSE = "connection: close\r\n\r\n";

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { H1Connection, type ConnectionContext, type OwnAnswer, type OwnAnswerContext } from "./connection";
-import type { H1Request, H1Response } from "./message";
+import { dateLine, keepAliveLines, type H1Request, type H1Response } from "./message";
 
 export interface H1ServerOptions {
   /** Largest request head (request line and headers); larger ones get 431. @default 16 KiB */
@@ -34,7 +34,8 @@ export class H1Server {
   private readonly ctx: ConnectionContext;
   private readonly timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
   private sweeper: NodeJS.Timeout | undefined;
-  private dateText = new Date().toUTCString();
+  /** The `date` header line of every answer, refreshed by the sweep once a second. */
+  private dateLine = dateLine(new Date().toUTCString());
 
   constructor(opts: H1ServerOptions, handler: H1Handler) {
     const keepAliveMs = opts.keepAliveTimeoutMs ?? 65_000;
@@ -42,8 +43,8 @@ export class H1Server {
     this.ctx = {
       maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
       bodyLimitBytes: opts.bodyLimitBytes,
-      keepAliveSeconds: Math.floor(keepAliveMs / 1000),
-      date: () => this.dateText,
+      keepAliveLines: keepAliveLines(Math.floor(keepAliveMs / 1000)),
+      dateLine: () => this.dateLine,
       handle: handler,
       ownAnswer: opts.ownAnswer,
       closed: (c) => this.connections.delete(c),
@@ -73,7 +74,7 @@ export class H1Server {
 
   private sweep(): void {
     const now = Date.now();
-    this.dateText = new Date(now).toUTCString();
+    this.dateLine = dateLine(new Date(now).toUTCString());
     for (const c of this.connections) c.sweep(now, this.timeouts);
   }
 
