@@ -128,6 +128,20 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     ]);
   });
 
+  it("hands out a request once its chunk is parsed: a body sent with its head is already whole (bodyNow), a later one is awaited", async () => {
+    const port = await start((req, res) => {
+      const now = req.bodyNow();
+      if (now !== undefined) return res.respond(200, {}, `now:${now.toString()}`);
+      void req.body().then((b) => res.respond(200, {}, `later:${b.toString()}`));
+    });
+    const together = await raw(port, [post("/a", "hello")], 1000, 0, false, 1);
+    assert.match(together.text, /\r\n\r\nnow:hello$/);
+    const split = await raw(port, ["POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n", "hello"], 1000, 30, false, 1);
+    assert.match(split.text, /\r\n\r\nlater:hello$/);
+    const pipelined = await raw(port, [post("/a", "one") + post("/b", "two")], 1000, 0, false, 2);
+    assert.deepEqual(pipelined.text.match(/(now|later):(one|two)/g), ["now:one", "now:two"]);
+  });
+
   it("decodes chunked bodies, also when chunks arrive in pieces", async () => {
     const port = await start();
     const seen = await raw(port, ["POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n", "5\r\npedia\r\n", "0\r\n\r\n"], 1000, 30, false, 1);

@@ -88,6 +88,8 @@ export class H1Connection implements ExchangeSink {
   private dead = false;
   /** The head being checked (as the parser reported it), for the answer if it is refused. */
   private head: HeadInfo | undefined;
+  /** A request to hand out once the parser has taken the whole chunk (see onData). */
+  private ready: H1Request | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -124,13 +126,18 @@ export class H1Connection implements ExchangeSink {
     } catch (err) {
       r = err as Error;
     }
-    if (r instanceof Error) {
-      this.refuse(r instanceof Refusal ? r : /header size/.test(r.message) ? this.headTooLarge() : new Refusal(400, MALFORMED));
-      return;
-    }
+    if (r instanceof Error) this.refuse(r instanceof Refusal ? r : /header size/.test(r.message) ? this.headTooLarge() : new Refusal(400, MALFORMED));
     // Part of a head is in the parser (and no body is being read): the headers timeout runs from now.
-    if (this.reading !== undefined || betweenRequests(this.parser)) this.headSince = 0;
+    else if (this.reading !== undefined || betweenRequests(this.parser)) this.headSince = 0;
     else if (this.headSince === 0) this.headSince = Date.now();
+    // Handed out only now, so a small body that came with its head is already complete (the handler
+    // takes it without waiting), and no handler runs inside the parser. A body cut short by a refusal
+    // above was aborted first: its handler sees why and answers.
+    const ready = this.ready;
+    if (ready !== undefined) {
+      this.ready = undefined;
+      this.dispatch(ready);
+    }
   };
 
   /** http-parser-js passes the head as one object, or positionally once something flipped it to node's newer signature. */
@@ -185,7 +192,7 @@ export class H1Connection implements ExchangeSink {
     this.headSince = 0;
     this.reading = req;
     this.queue.push(req);
-    if (this.queue.length === 1) this.dispatch(req);
+    if (this.queue.length === 1) this.ready = req;
     // An earlier request is still being answered: stop reading until it is (bounded read-ahead).
     else this.socket.pause();
     return 0;
