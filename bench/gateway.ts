@@ -19,6 +19,8 @@
 // the proxies (taking turns going first). Two controls run at the same rate: nginx, what a proxy adds on
 // this host at all, and the Node floor (NODE_FLOOR), what the gateway's HTTP parts add before any of
 // its features. Each paced run prints the CPU steal of both cores and the gateway's share of its core.
+// The floor is also held to the goal's own definition (saturated in every round, then paced at half its
+// own saturation rate against direct at that rate): what the platform alone achieves on this host.
 //
 // Flags: --quick (short runs), --rounds N, --seconds N, --connections N, --runtime bundle|tsx,
 //        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
@@ -536,7 +538,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     }
     for (const t of ["direct", "nginx", "floor", "gateway"] as const) await saturate("warm-up", t, WARMUP_S);
     const mirrorOn = (on: boolean): Promise<unknown> => m("PUT", "/endpoints/bench/traffic", { traffic: { blue: 90, green: 10, shadow: 0 }, mirror_traffic: on ? { shadow: 10 } : {} });
-    const rounds: { direct: Result; nginx: Result; gateway: Result; mirrored: Result }[] = [];
+    const rounds: { direct: Result; nginx: Result; floor: Result; gateway: Result; mirrored: Result }[] = [];
     const stealBefore = cpuCounters(["cpu"]);
     for (let i = 0; i < ROUNDS; i++) {
       // Order flips every round (nginx first, then the gateway first) so neither side always gets the later minute.
@@ -547,22 +549,27 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
         await mirrorOn(false);
         return [g, mg];
       };
-      let direct: Result, nginxR: Result, gatewayR: Result, mirroredR: Result;
+      let direct: Result, nginxR: Result, floorR: Result, gatewayR: Result, mirroredR: Result;
       if (i % 2 === 0) {
         direct = await saturate("direct", "direct");
         nginxR = await saturate("nginx (1 worker)", "nginx");
+        floorR = await saturate("node floor", "floor");
         [gatewayR, mirroredR] = await gatewayPair();
       } else {
         [gatewayR, mirroredR] = await gatewayPair();
+        floorR = await saturate("node floor", "floor");
         nginxR = await saturate("nginx (1 worker)", "nginx");
         direct = await saturate("direct", "direct");
       }
-      rounds.push({ direct, nginx: nginxR, gateway: gatewayR, mirrored: mirroredR });
-      console.log(`round ${i + 1}/${ROUNDS}: direct ${direct.rps.toFixed(0)}, nginx ${nginxR.rps.toFixed(0)}, gateway ${gatewayR.rps.toFixed(0)}, gateway+mirror ${mirroredR.rps.toFixed(0)} req/s (gateway/nginx ${((gatewayR.rps / nginxR.rps) * 100).toFixed(0)} %)`);
+      rounds.push({ direct, nginx: nginxR, floor: floorR, gateway: gatewayR, mirrored: mirroredR });
+      console.log(
+        `round ${i + 1}/${ROUNDS}: direct ${direct.rps.toFixed(0)}, nginx ${nginxR.rps.toFixed(0)}, node floor ${floorR.rps.toFixed(0)}, gateway ${gatewayR.rps.toFixed(0)}, gateway+mirror ${mirroredR.rps.toFixed(0)} req/s (gateway/nginx ${((gatewayR.rps / nginxR.rps) * 100).toFixed(0)} %)`,
+      );
     }
     const steal = stealSince(["cpu"], stealBefore);
     const direct = medianResult(rounds.map((r) => r.direct));
     const ngxR = medianResult(rounds.map((r) => r.nginx));
+    const floorSat = medianResult(rounds.map((r) => r.floor));
     const gateway = medianResult(rounds.map((r) => r.gateway));
     const mirrored = medianResult(rounds.map((r) => r.mirrored));
     // Added latency at half the gateway's saturation rate, also in rounds (direct, then nginx and the
@@ -571,7 +578,8 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     // the control: what any proxy on this host adds (an extra hop, a second busy core, CPU steal).
     // (Pacing targets side by side in one loader would overload the load core and measure the loader.)
     const half = Math.floor(gateway.rps / 2);
-    const pacedRounds: { direct: Result; nginx: Result; floor: Result; gateway: Result }[] = [];
+    const floorOwnHalf = Math.floor(floorSat.rps / 2);
+    const pacedRounds: { direct: Result; nginx: Result; floor: Result; gateway: Result; directAtFloorHalf: Result; floorAtOwnHalf: Result }[] = [];
     const pacedNames = { nginx: "nginx", floor: "node floor", gateway: "gateway" } as const;
     // The floor sat idle through the saturation rounds (its upstream connections timed out): every
     // proxy gets a paced warm-up first, so round 1 measures none of them cold.
@@ -583,14 +591,22 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       const r: Partial<Record<(typeof order)[number], Result>> = {};
       for (const t of order) r[t] = await paced(`${pacedNames[t]} @${half}/s`, t, half);
       const [n, f, g] = [r.nginx!, r.floor!, r.gateway!];
-      pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g });
+      // The floor by the goal's own definition: direct and the floor at half the floor's saturation rate.
+      const df = await paced(`direct @${floorOwnHalf}/s`, "direct", floorOwnHalf);
+      const fo = await paced(`node floor @${floorOwnHalf}/s`, "floor", floorOwnHalf);
+      pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g, directAtFloorHalf: df, floorAtOwnHalf: fo });
       const fig = (x: Result, base?: Result): string => `${x.p99.toFixed(2)}${base ? ` (+${(x.p99 - base.p99).toFixed(2)})` : ""} ms, steal ${x.steal}`;
-      console.log(`paced round ${i + 1}/${ROUNDS} @${half}/s, p99: direct ${fig(d)}; nginx ${fig(n, d)}; node floor ${fig(f, d)}; gateway ${fig(g, d)}, its core ${busy(g, half)} busy`);
+      console.log(
+        `paced round ${i + 1}/${ROUNDS} @${half}/s, p99: direct ${fig(d)}; nginx ${fig(n, d)}; node floor ${fig(f, d)}; gateway ${fig(g, d)}, its core ${busy(g, half)} busy; ` +
+          `@${floorOwnHalf}/s: direct ${fig(df)}; node floor ${fig(fo, df)}, its core ${busy(fo, floorOwnHalf)} busy`,
+      );
     }
     const directHalf = medianResult(pacedRounds.map((r) => r.direct));
     const nginxHalf = medianResult(pacedRounds.map((r) => r.nginx));
     const floorHalf = medianResult(pacedRounds.map((r) => r.floor));
     const gatewayHalf = medianResult(pacedRounds.map((r) => r.gateway));
+    const directFloorHalf = medianResult(pacedRounds.map((r) => r.directAtFloorHalf));
+    const floorOwn = medianResult(pacedRounds.map((r) => r.floorAtOwnHalf));
     const peak = rssMb(server.pid!);
     let heap = "";
     try {
@@ -601,7 +617,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       /* no process metrics */
     }
 
-    const rows = [direct, ngxR, gateway, mirrored, directHalf, nginxHalf, floorHalf, gatewayHalf];
+    const rows = [direct, ngxR, floorSat, gateway, mirrored, directHalf, nginxHalf, floorHalf, gatewayHalf, directFloorHalf, floorOwn];
     console.log("");
     console.log(["run".padEnd(24), "req/s".padStart(8), "p50 ms".padStart(8), "p99 ms".padStart(8), "CPU us/req".padStart(11), "RSS MB".padStart(7), "errors".padStart(7), "non2xx".padStart(7)].join(" "));
     for (const r of rows) {
@@ -638,12 +654,16 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     console.log(
       `controls at the same rate (medians of the same rounds): nginx adds ${nginxAdded.toFixed(2)} ms to the p99 (its core ${busy(nginxHalf, half)} busy); the Node floor (the gateway's HTTP parts, no features) adds ${floorAdded.toFixed(2)} ms (its core ${busy(floorHalf, half)} busy)`,
     );
+    const floorOwnAdded = median(pacedRounds.map((r) => r.floorAtOwnHalf.p99 - r.directAtFloorHalf.p99));
+    console.log(
+      `the Node floor by the goal's own definition: ${((floorSat.rps / ngxR.rps) * 100).toFixed(0)} % of nginx's throughput; at half its own saturation rate (${floorOwnHalf}/s) it adds ${floorOwnAdded.toFixed(2)} ms to the p99 (its core ${busy(floorOwn, floorOwnHalf)} busy; per round ${pacedRounds.map((r) => (r.floorAtOwnHalf.p99 - r.directAtFloorHalf.p99).toFixed(2)).join(", ")} ms)`,
+    );
     console.log(`the gateway's core is ${busy(gatewayHalf, half)} busy at that rate (CPU per request ${gatewayHalf.cpuUs?.toFixed(0)} us, ${gateway.cpuUs?.toFixed(0)} us at saturation)`);
     console.log(
       `CPU per request of the proxy under test (saturation medians): nginx ${ngxR.cpuUs?.toFixed(0)} us, gateway ${gateway.cpuUs?.toFixed(0)} us; nginx's throughput is bound by the load core when it stays near direct's`,
     );
     console.log(`gateway/direct throughput ${pct(gateway.rps / direct.rps)}; gateway RSS idle ${idleRss.toFixed(0)} MB, peak (VmHWM) ${peak.hwm.toFixed(0)} MB${heap}`);
-    const bad = [...rows, ...rounds.flatMap((r) => [r.direct, r.nginx, r.gateway, r.mirrored]), ...pacedRounds.flatMap((r) => [r.direct, r.nginx, r.floor, r.gateway])].filter((r) => r.errors > 0 || r.non2xx > 0);
+    const bad = [...rows, ...rounds.flatMap((r) => Object.values(r)), ...pacedRounds.flatMap((r) => Object.values(r))].filter((r) => r.errors > 0 || r.non2xx > 0);
     if (bad.length > 0) console.log(`WARNING: errors or non-2xx answers in: ${[...new Set(bad.map((r) => r.name))].join(", ")}`);
   } finally {
     for (const c of children) c.kill("SIGTERM");
