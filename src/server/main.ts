@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { BufferedLines } from "./gateway/access-log-sink";
 import { DEFAULT_BODY_LIMIT_BYTES, Gateway } from "./gateway/gateway";
 import { RuntimeRegistry } from "./gateway/table";
-import { UpstreamPools } from "./gateway/upstream";
+import { DEFAULT_RESPONSE_LIMIT_BYTES, UpstreamPools } from "./gateway/upstream";
 import { H1Server } from "./http/h1/server";
 import { Management } from "./management/api";
 import { Provisioner } from "./management/provisioner";
@@ -20,6 +20,8 @@ export interface ServerOptions {
   managementToken: string;
   /** Largest scoring request body; larger ones get 413. @default 100 MiB */
   bodyLimitBytes?: number;
+  /** Largest answer read from a model instance (answers are buffered); larger ones get 502 upstream_response_too_large. @default 100 MiB */
+  responseLimitBytes?: number;
   /** Where access-log lines go. @default one line per request on stdout, written in batches (at most 50 ms late); false disables. */
   accessLog?: boolean | ((line: string) => void);
   /** Base URL put into scoring_uri/swagger_uri. @default env MODELPLANE_PUBLIC_URL or the gateway's own URL */
@@ -70,10 +72,14 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
 }
 
 /** Refuses limits the server could not keep (NaN would silently mean "no limit"); says which and how to fix it. */
-export function checkServerOptions(opts: Pick<ServerOptions, "bodyLimitBytes" | "clientRequestTimeoutMs">): void {
+export function checkServerOptions(opts: Pick<ServerOptions, "bodyLimitBytes" | "responseLimitBytes" | "clientRequestTimeoutMs">): void {
   const b = opts.bodyLimitBytes;
   if (b !== undefined && !(Number.isSafeInteger(b) && b >= 0)) {
     throw new Error(`bodyLimitBytes: ${String(b)} is not a whole number of bytes; give 0 or more (default ${DEFAULT_BODY_LIMIT_BYTES})`);
+  }
+  const r = opts.responseLimitBytes;
+  if (r !== undefined && !(Number.isSafeInteger(r) && r >= 1)) {
+    throw new Error(`responseLimitBytes: ${String(r)} is not a whole number of bytes of at least 1; give the largest model answer to accept (default ${DEFAULT_RESPONSE_LIMIT_BYTES})`);
   }
   const t = opts.clientRequestTimeoutMs;
   if (t !== undefined && !(Number.isSafeInteger(t) && t >= 1000)) {
@@ -86,7 +92,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (!opts.managementToken) throw new Error("a management token is required (MODELPLANE_MANAGEMENT_TOKEN)");
   checkServerOptions(opts);
   const store = new Store(opts.stateDir);
-  const pools = new UpstreamPools();
+  const pools = new UpstreamPools(opts.responseLimitBytes);
   const metrics = new GatewayMetrics(opts.processMetrics ?? false);
   const registry = new RuntimeRegistry(pools, metrics);
   const tokenSecret = new Uint8Array(store.secret("token-signing"));

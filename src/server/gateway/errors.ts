@@ -1,3 +1,5 @@
+import { UpstreamTooLarge } from "./upstream";
+
 /** Stable codes of every failure the gateway answers with. */
 export type GatewayErrorCode =
   | "bad_request"
@@ -15,6 +17,7 @@ export type GatewayErrorCode =
   | "model_error"
   | "too_many_requests"
   | "upstream_connection_failed"
+  | "upstream_response_too_large"
   | "no_healthy_instance"
   | "internal_error";
 
@@ -46,6 +49,7 @@ const STATUS: Record<GatewayErrorCode, number> = {
   model_error: 424,
   too_many_requests: 429,
   upstream_connection_failed: 502,
+  upstream_response_too_large: 502,
   no_healthy_instance: 503,
   internal_error: 500,
 };
@@ -71,10 +75,13 @@ export function sanitize(value: string, max = 64): string {
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 
-/** Classifies an upstream transport error (undici) into a GatewayError. */
+/** Classifies an upstream failure (undici's transport errors, an answer past the limit) into a GatewayError. */
 export function upstreamFailure(err: unknown, timedOut: boolean, timeoutMs: number): GatewayError {
   if (err instanceof GatewayError) return err;
   if (timedOut) return new GatewayError("request_timeout", `the model did not answer within request_timeout_ms (${timeoutMs} ms)`);
+  if (err instanceof UpstreamTooLarge) {
+    return new GatewayError("upstream_response_too_large", `the model's answer exceeds the gateway's response limit of ${err.limitBytes} bytes: answer with less, or start the server with a larger --response-limit-bytes`);
+  }
   const code = (err as { code?: unknown })?.code;
   return new GatewayError("upstream_connection_failed", `connection to the model failed${typeof code === "string" ? ` (${sanitize(code)})` : ""}`);
 }

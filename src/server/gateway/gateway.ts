@@ -14,7 +14,7 @@ import { protocolSwagger } from "./protocol-swagger";
 import { newRequestId } from "./request-id";
 import { pickWeighted, shouldMirror } from "./select";
 import { EMPTY_TABLE, type EndpointRoute, type RoutingTable } from "./table";
-import { exchange, isTimeout, type UpstreamPools, type UpstreamResponse } from "./upstream";
+import { UpstreamTooLarge, exchange, isTimeout, type UpstreamPools, type UpstreamResponse } from "./upstream";
 
 /**
  * Default body limit: 100 MiB. Bodies are buffered (they may be mirrored and retried), so the limit
@@ -257,7 +257,9 @@ export class Gateway {
           return up;
         } catch (err) {
           const timedOut = isTimeout(err);
-          if (!timedOut) runtime.markConnectionFailure(inst);
+          // A slow or oversized answer came from a live instance: only a failed connection ejects it.
+          if (err instanceof UpstreamTooLarge) st.upstream_status = err.status;
+          else if (!timedOut) runtime.markConnectionFailure(inst);
           const code = (err as { code?: string }).code;
           if (!timedOut && attempt === 0 && code && NOT_SENT.has(code) && runtime.healthyCount() > 0) {
             tried = inst;

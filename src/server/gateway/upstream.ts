@@ -1,9 +1,19 @@
 import { Pool } from "undici";
 
-/** Keep-alive connection pools, one per instance origin, shared by all routing tables. */
+/** Default cap on an instance's answer: 100 MiB, as the request body limit. */
+export const DEFAULT_RESPONSE_LIMIT_BYTES = 100 * 1024 * 1024;
+
+/**
+ * Keep-alive connection pools, one per instance origin, shared by all routing tables, and the
+ * largest answer any exchange reads from an instance (answers are buffered whole: a model that
+ * streams without end must not take the gateway's memory, and with it every endpoint, down).
+ */
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
   private closed = false;
+
+  /** @param responseLimitBytes largest answer read from an instance; past it the exchange fails with UpstreamTooLarge. */
+  constructor(readonly responseLimitBytes = DEFAULT_RESPONSE_LIMIT_BYTES) {}
 
   get(origin: string): Pool {
     let p = this.pools.get(origin);
@@ -33,8 +43,9 @@ const NO_CHUNKS: Buffer[] = [];
 const EMPTY = Buffer.alloc(0);
 
 /**
- * undici dispatch handler of one exchange: collects the body into a Buffer, no stream, no
- * AbortController. Settles exactly once: with the response, the transport error, or UpstreamTimeout.
+ * undici dispatch handler of one exchange: collects the body into a Buffer (or only counts it when
+ * discarded), no stream, no AbortController. Settles exactly once: with the response, the transport
+ * error, UpstreamTimeout, or UpstreamTooLarge (then the connection is dropped, not reused).
  */
 class Exchange {
   status = 0;
@@ -50,13 +61,14 @@ class Exchange {
     private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (err: unknown) => void,
     timeoutMs: number,
+    private readonly limitBytes: number,
+    private readonly discardBody: boolean,
   ) {
-    this.timer = setTimeout(() => this.timeout(), timeoutMs);
+    this.timer = setTimeout(() => this.stop(new UpstreamTimeout()), timeoutMs);
   }
 
-  private timeout(): void {
-    const err = new UpstreamTimeout();
-    // Not yet on a connection (queued in the pool): aborted as soon as it gets one.
+  /** Ends the exchange early with `err`: the request is aborted (at once, or as soon as it gets a connection). */
+  private stop(err: Error): void {
     if (this.abort) this.abort(err);
     else this.reason = err;
     this.fail(err);
@@ -91,9 +103,15 @@ class Exchange {
   }
 
   onData(chunk: Buffer): boolean {
+    this.size += chunk.length;
+    if (this.size > this.limitBytes) {
+      this.chunks = NO_CHUNKS;
+      this.stop(new UpstreamTooLarge(this.limitBytes, this.status));
+      return false;
+    }
+    if (this.discardBody) return true;
     if (this.chunks === NO_CHUNKS) this.chunks = [];
     this.chunks.push(chunk);
-    this.size += chunk.length;
     return true;
   }
 
@@ -112,8 +130,10 @@ class Exchange {
 }
 
 /**
- * One HTTP exchange with an instance, the whole response read within timeoutMs.
- * Rejects with the transport error, or UpstreamTimeout when the timer fires (see isTimeout).
+ * One HTTP exchange with an instance, the whole response read within timeoutMs and within the pools'
+ * response limit. Rejects with the transport error, UpstreamTimeout when the timer fires (see
+ * isTimeout), or UpstreamTooLarge past the limit. `discardBody`: the answer's body is only counted
+ * (mirror copies and probes need its status alone); the result's body is then empty.
  */
 export function exchange(
   pools: UpstreamPools,
@@ -123,10 +143,11 @@ export function exchange(
   headers: Record<string, string>,
   body: Buffer | undefined,
   timeoutMs: number,
+  discardBody = false,
 ): Promise<UpstreamResponse> {
   return new Promise<UpstreamResponse>((resolve, reject) => {
     const pool = pools.get(origin);
-    const handler = new Exchange(resolve, reject, timeoutMs);
+    const handler = new Exchange(resolve, reject, timeoutMs, pools.responseLimitBytes, discardBody);
     try {
       pool.dispatch({ path, method, headers, body, headersTimeout: 0, bodyTimeout: 0 }, handler);
     } catch (err) {
@@ -143,6 +164,17 @@ export class UpstreamTimeout extends Error {
   }
 }
 
+/** The abort reason used by `exchange` when an answer exceeds the pools' response limit; `status` is the one the instance answered with. */
+export class UpstreamTooLarge extends Error {
+  constructor(
+    readonly limitBytes: number,
+    readonly status: number,
+  ) {
+    super(`upstream answer exceeds ${limitBytes} bytes`);
+    this.name = "UpstreamTooLarge";
+  }
+}
+
 export function isTimeout(err: unknown): boolean {
   return err instanceof UpstreamTimeout || (err as { name?: string })?.name === "UpstreamTimeout";
 }
@@ -156,11 +188,12 @@ export async function probe(pools: UpstreamPools, url: string, timeoutMs: number
     return { ok: false, error: `invalid probe URL` };
   }
   try {
-    const res = await exchange(pools, u.origin, u.pathname + u.search, "GET", {}, undefined, timeoutMs);
+    const res = await exchange(pools, u.origin, u.pathname + u.search, "GET", {}, undefined, timeoutMs, true);
     if (res.status >= 200 && res.status < 300) return { ok: true };
     return { ok: false, error: `GET ${u.pathname} answered HTTP ${res.status}` };
   } catch (err) {
     if (isTimeout(err)) return { ok: false, error: `GET ${u.pathname} timed out after ${timeoutMs} ms` };
+    if (err instanceof UpstreamTooLarge) return { ok: false, error: `GET ${u.pathname} answered more than ${err.limitBytes} bytes` };
     const e = err as { code?: string; message?: string };
     return { ok: false, error: `GET ${u.pathname} failed: ${e.code ?? ""} ${e.message ?? String(err)}`.trim() };
   }

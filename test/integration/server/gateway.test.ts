@@ -310,6 +310,55 @@ describe("gateway", () => {
   });
 });
 
+describe("gateway answers past the response limit", () => {
+  let h: Harness;
+  let model: Upstream;
+  let key = "";
+  before(async () => {
+    h = await startHarness({ responseLimitBytes: 64 * 1024 });
+    // Answers `bytes` bytes, or streams without end.
+    model = await startUpstream("big", (_req, res, body) => {
+      const ask = JSON.parse(body) as { bytes?: number; endless?: boolean };
+      res.writeHead(200, { "content-type": "text/plain" });
+      if (!ask.endless) return void res.end("z".repeat(ask.bytes ?? 0));
+      const t = setInterval(() => res.write("z".repeat(16 * 1024)), 1);
+      res.on("close", () => clearInterval(t));
+    });
+    key = await setupEndpoint(h, "answers", { big: [model.url] }, { big: 100 }, {}, { request_timeout_ms: 10_000 });
+  });
+  after(async () => {
+    await h?.close();
+    await model?.close();
+  });
+
+  it("relays an answer up to the limit; cuts a larger or endless one with 502 upstream_response_too_large; the instance keeps serving", async () => {
+    const ok = await score(h.server.gatewayUrl, "answers", key, { bytes: 64 * 1024 });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.text.length, 64 * 1024);
+    for (const ask of [{ bytes: 64 * 1024 + 1 }, { endless: true }]) {
+      const t0 = Date.now();
+      const r = await score(h.server.gatewayUrl, "answers", key, ask);
+      assert.equal(r.status, 502, JSON.stringify(ask));
+      assert.deepEqual(JSON.parse(r.text), {
+        error: { code: "upstream_response_too_large", message: "the model's answer exceeds the gateway's response limit of 65536 bytes: answer with less, or start the server with a larger --response-limit-bytes" },
+      });
+      assert.equal(r.headers.get("azureml-model-deployment"), "big");
+      assert.match(r.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+      assert.ok(Date.now() - t0 < 5000, `cut at the limit, not at request_timeout_ms (took ${Date.now() - t0} ms)`);
+    }
+    // Not ejected (it answered; only failed connections eject): the next request is served at once.
+    const after = await score(h.server.gatewayUrl, "answers", key, { bytes: 10 });
+    assert.equal(after.status, 200);
+    assert.equal(after.text, "z".repeat(10));
+    // The log says what the model answered before the cut.
+    const lines = h.logs.map((l) => JSON.parse(l) as { status: number; upstream_status?: number });
+    assert.deepEqual(
+      lines.filter((l) => l.status === 502).map((l) => l.upstream_status),
+      [200, 200],
+    );
+  });
+});
+
 describe("gateway request bodies", () => {
   let h: Harness;
   let model: Upstream;

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { GatewayError, failureStatus, sanitize, upstreamFailure } from "../../../src/server/gateway/errors";
+import { UpstreamTooLarge } from "../../../src/server/gateway/upstream";
 
 describe("gateway failures", () => {
   it("maps every code to its documented status", () => {
@@ -13,6 +14,7 @@ describe("gateway failures", () => {
       model_error: 424,
       too_many_requests: 429,
       upstream_connection_failed: 502,
+      upstream_response_too_large: 502,
       no_healthy_instance: 503,
     };
     for (const [code, status] of Object.entries(want)) {
@@ -30,6 +32,15 @@ describe("gateway failures", () => {
   it("classifies upstream transport errors", () => {
     assert.equal(upstreamFailure(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), false, 100).code, "upstream_connection_failed");
     assert.equal(upstreamFailure(new Error("aborted"), true, 100).code, "request_timeout");
+  });
+
+  it("answers a model's answer past the response limit with 502, naming the limit and the flag that raises it", () => {
+    const f = failureStatus(upstreamFailure(new UpstreamTooLarge(65536, 200), false, 100));
+    assert.deepEqual(f, {
+      status: 502,
+      code: "upstream_response_too_large",
+      message: "the model's answer exceeds the gateway's response limit of 65536 bytes: answer with less, or start the server with a larger --response-limit-bytes",
+    });
   });
 
   it("sanitizes echoed values", () => {

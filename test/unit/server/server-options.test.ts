@@ -20,6 +20,10 @@ describe("server options", () => {
     for (const bad of [Number.NaN, -1, 1.5, Infinity]) {
       assert.throws(() => checkServerOptions({ bodyLimitBytes: bad }), { message: `bodyLimitBytes: ${bad} is not a whole number of bytes; give 0 or more (default 104857600)` });
     }
+    checkServerOptions({ responseLimitBytes: 1 });
+    for (const bad of [Number.NaN, 0, -1, 1.5, Infinity]) {
+      assert.throws(() => checkServerOptions({ responseLimitBytes: bad }), { message: `responseLimitBytes: ${bad} is not a whole number of bytes of at least 1; give the largest model answer to accept (default 104857600)` });
+    }
     for (const bad of [Number.NaN, 999, 1500.5, -1000]) {
       assert.throws(() => checkServerOptions({ clientRequestTimeoutMs: bad }), { message: `clientRequestTimeoutMs: ${bad} is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more` });
     }
@@ -35,6 +39,7 @@ describe("server options", () => {
       const stateDir = "/nonexistent/modelplane-never-created";
       assert.equal(await runCli(["server", "--state-dir", stateDir, "--body-limit-bytes", "10MB"]), 1);
       assert.equal(await runCli(["server", "--state-dir", stateDir, "--client-request-timeout-ms", "500"]), 1);
+      assert.equal(await runCli(["server", "--state-dir", stateDir, "--response-limit-bytes", "0"]), 1);
       delete process.env.MODELPLANE_MANAGEMENT_TOKEN;
       assert.equal(await runCli(["server", "--state-dir", stateDir]), 1);
     } finally {
@@ -47,6 +52,7 @@ describe("server options", () => {
     assert.deepEqual(written, [
       'modelplane server: --body-limit-bytes must be a whole number, got "10MB"; write it without units, e.g. --body-limit-bytes 1048576\n',
       "modelplane server: clientRequestTimeoutMs: 500 is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more\n",
+      "modelplane server: responseLimitBytes: 0 is not a whole number of bytes of at least 1; give the largest model answer to accept (default 104857600)\n",
       "modelplane server: set MODELPLANE_MANAGEMENT_TOKEN to the management API's bearer token\n",
     ]);
   });

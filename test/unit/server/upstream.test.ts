@@ -2,7 +2,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exchange, isTimeout, UpstreamPools } from "../../../src/server/gateway/upstream";
+import { exchange, isTimeout, UpstreamPools, UpstreamTooLarge } from "../../../src/server/gateway/upstream";
 import { pathSegments } from "../../../src/server/http/request";
 
 describe("upstream exchange (undici dispatch)", () => {
@@ -64,6 +64,54 @@ describe("upstream exchange (undici dispatch)", () => {
     servers.at(-1)!.close();
     await new Promise((r) => setTimeout(r, 50));
     await assert.rejects(exchange(pools, deadOrigin, "/", "GET", {}, undefined, 2000), (err: { code?: string }) => !isTimeout(err) && err.code === "ECONNREFUSED");
+  });
+});
+
+describe("upstream answers past the response limit", () => {
+  const pools = new UpstreamPools(1000);
+  const servers: Server[] = [];
+  let socketsClosed = 0;
+  after(async () => {
+    await pools.close();
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+
+  it("takes an answer of exactly the limit, cuts a longer or endless one at once (UpstreamTooLarge, connection dropped), and only counts a discarded body", async () => {
+    const s = createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      if (req.url === "/exact") return void res.end("x".repeat(1000));
+      if (req.url === "/over") return void res.end("x".repeat(1001));
+      // /endless: a model that streams without end.
+      const t = setInterval(() => res.write("y".repeat(100)), 1);
+      res.on("close", () => clearInterval(t));
+    });
+    s.keepAliveTimeout = 30_000;
+    s.on("connection", (sock) => sock.on("close", () => socketsClosed++));
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    const origin = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+
+    const exact = await exchange(pools, origin, "/exact", "GET", {}, undefined, 5000);
+    assert.equal(exact.status, 200);
+    assert.equal(exact.body.length, 1000);
+    const tooLarge = (err: unknown): boolean => err instanceof UpstreamTooLarge && err.limitBytes === 1000 && err.status === 200 && !isTimeout(err);
+    await assert.rejects(exchange(pools, origin, "/over", "GET", {}, undefined, 5000), tooLarge);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(socketsClosed, 1, "the connection of a cut answer is dropped, not reused (it would read the rest)");
+    const t0 = Date.now();
+    await assert.rejects(exchange(pools, origin, "/endless", "POST", {}, Buffer.from("x"), 5000), tooLarge);
+    assert.ok(Date.now() - t0 < 2000, `an endless answer is cut at the limit, not at the 5 s timeout (took ${Date.now() - t0} ms)`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(socketsClosed, 2);
+    const again = await exchange(pools, origin, "/exact", "GET", {}, undefined, 5000);
+    assert.equal(again.body.toString(), "x".repeat(1000));
+
+    const discarded = await exchange(pools, origin, "/exact", "GET", {}, undefined, 5000, true);
+    assert.deepEqual([discarded.status, discarded.body.length, discarded.contentType], [200, 0, "text/plain"]);
+    await assert.rejects(exchange(pools, origin, "/over", "GET", {}, undefined, 5000, true), tooLarge);
   });
 });
 
