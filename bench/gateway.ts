@@ -607,6 +607,9 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     const gatewayHalf = medianResult(pacedRounds.map((r) => r.gateway));
     const directFloorHalf = medianResult(pacedRounds.map((r) => r.directAtFloorHalf));
     const floorOwn = medianResult(pacedRounds.map((r) => r.floorAtOwnHalf));
+    type PacedRun = keyof (typeof pacedRounds)[number];
+    /** A proxy's added p99 over its direct run, per paced round. */
+    const addedPerRound = (proxy: PacedRun, base: PacedRun): number[] => pacedRounds.map((r) => r[proxy].p99 - r[base].p99);
     const peak = rssMb(server.pid!);
     let heap = "";
     try {
@@ -636,7 +639,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     }
     const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
     const maxRss = Math.max(...rows.map((r) => r.rss ?? 0));
-    const added = median(pacedRounds.map((r) => r.gateway.p99 - r.direct.p99));
+    const added = median(addedPerRound("gateway", "direct"));
     const ratio = median(rounds.map((r) => r.gateway.rps / r.nginx.rps));
     const cost = median(rounds.map((r) => 1 - r.mirrored.rps / r.gateway.rps));
     const goals: [string, string, string, boolean][] = [
@@ -649,14 +652,15 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     console.log(["goal".padEnd(34), "measured".padStart(10), "target".padStart(10), "".padStart(5)].join(" "));
     for (const [g, v, t, ok] of goals) console.log([g.padEnd(34), v.padStart(10), t.padStart(10), (ok ? "PASS" : "FAIL").padStart(5)].join(" "));
     console.log(`figures: medians of ${ROUNDS} rounds; goals: medians of per-round ratios (throughput, mirror) and differences (p99); CPU steal during the saturation rounds ${steal}`);
-    const nginxAdded = median(pacedRounds.map((r) => r.nginx.p99 - r.direct.p99));
-    const floorAdded = median(pacedRounds.map((r) => r.floor.p99 - r.direct.p99));
+    const nginxAdded = median(addedPerRound("nginx", "direct"));
+    const floorAdded = median(addedPerRound("floor", "direct"));
     console.log(
       `controls at the same rate (medians of the same rounds): nginx adds ${nginxAdded.toFixed(2)} ms to the p99 (its core ${busy(nginxHalf, half)} busy); the Node floor (the gateway's HTTP parts, no features) adds ${floorAdded.toFixed(2)} ms (its core ${busy(floorHalf, half)} busy)`,
     );
-    const floorOwnAdded = median(pacedRounds.map((r) => r.floorAtOwnHalf.p99 - r.directAtFloorHalf.p99));
+    const floorOwnRounds = addedPerRound("floorAtOwnHalf", "directAtFloorHalf");
+    const floorOwnAdded = median(floorOwnRounds);
     console.log(
-      `the Node floor by the goal's own definition: ${((floorSat.rps / ngxR.rps) * 100).toFixed(0)} % of nginx's throughput; at half its own saturation rate (${floorOwnHalf}/s) it adds ${floorOwnAdded.toFixed(2)} ms to the p99 (its core ${busy(floorOwn, floorOwnHalf)} busy; per round ${pacedRounds.map((r) => (r.floorAtOwnHalf.p99 - r.directAtFloorHalf.p99).toFixed(2)).join(", ")} ms)`,
+      `the Node floor by the goal's own definition: ${((floorSat.rps / ngxR.rps) * 100).toFixed(0)} % of nginx's throughput; at half its own saturation rate (${floorOwnHalf}/s) it adds ${floorOwnAdded.toFixed(2)} ms to the p99 (its core ${busy(floorOwn, floorOwnHalf)} busy; per round ${floorOwnRounds.map((x) => x.toFixed(2)).join(", ")} ms)`,
     );
     console.log(`the gateway's core is ${busy(gatewayHalf, half)} busy at that rate (CPU per request ${gatewayHalf.cpuUs?.toFixed(0)} us, ${gateway.cpuUs?.toFixed(0)} us at saturation)`);
     console.log(

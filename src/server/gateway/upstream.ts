@@ -188,12 +188,15 @@ export async function probe(pools: UpstreamPools, url: string, timeoutMs: number
     return { ok: false, error: `invalid probe URL` };
   }
   try {
+    // Only the status counts: the body is discarded.
     const res = await exchange(pools, u.origin, u.pathname + u.search, "GET", {}, undefined, timeoutMs, true);
     if (res.status >= 200 && res.status < 300) return { ok: true };
     return { ok: false, error: `GET ${u.pathname} answered HTTP ${res.status}` };
   } catch (err) {
     if (isTimeout(err)) return { ok: false, error: `GET ${u.pathname} timed out after ${timeoutMs} ms` };
-    if (err instanceof UpstreamTooLarge) return { ok: false, error: `GET ${u.pathname} answered more than ${err.limitBytes} bytes` };
+    if (err instanceof UpstreamTooLarge) {
+      return { ok: false, error: `GET ${u.pathname} answered more than ${err.limitBytes} bytes (the server's --response-limit-bytes): a probe route should answer a short body` };
+    }
     const e = err as { code?: string; message?: string };
     return { ok: false, error: `GET ${u.pathname} failed: ${e.code ?? ""} ${e.message ?? String(err)}`.trim() };
   }
