@@ -14,7 +14,7 @@ import { protocolSwagger } from "./protocol-swagger";
 import { newRequestId } from "./request-id";
 import { pickWeighted, shouldMirror } from "./select";
 import { EMPTY_TABLE, type EndpointRoute, type RoutingTable } from "./table";
-import { UpstreamTooLarge, exchange, isTimeout, type UpstreamPools, type UpstreamResponse } from "./upstream";
+import { UpstreamTooLarge, exchange, isTimeout, type AnswerStream, type UpstreamPools, type UpstreamResponse } from "./upstream";
 
 /**
  * Default body limit: 100 MiB. Bodies are buffered (they may be mirrored and retried), so the limit
@@ -48,6 +48,9 @@ class RequestState {
   mirrored: boolean | undefined = undefined;
   instance: Instance | undefined = undefined;
   upstream_status: number | undefined = undefined;
+  /** The answer was streamed; `streamError` says why it broke off, when it did. */
+  streamed = false;
+  streamError: "client_closed" | "idle_timeout" | "upstream_failed" | undefined = undefined;
   /** Answer with `connection: close` (after refusing a body). */
   close = false;
 
@@ -75,6 +78,14 @@ interface PairSeries {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Why a streamed answer was cancelled: its client went away. */
+class ClientClosed extends Error {
+  constructor() {
+    super("client closed the connection");
+    this.name = "ClientClosed";
+  }
+}
 
 /** The data plane: auth, routing, admission, proxying, mirroring. */
 export class Gateway {
@@ -191,6 +202,7 @@ export class Gateway {
         upstreamContentType: up.contentType,
       });
     }
+    if (up.stream !== undefined) return this.relay(st, runtime, up, up.stream);
     const out: ResponseHeaders = { "content-length": up.body.length };
     if (up.contentType !== undefined) out["content-type"] = up.contentType;
     this.send(st, up.status, out, up.body);
@@ -237,11 +249,15 @@ export class Gateway {
     return name;
   }
 
-  /** Admission, instance choice, one exchange (one retry elsewhere when the request surely was not sent). */
+  /**
+   * Admission, instance choice, one exchange (one retry elsewhere when the request surely was not
+   * sent). A streamed answer keeps its admission slot and its instance's count until it settles.
+   */
   private async forward(runtime: DeploymentRuntime, body: Buffer, headers: Record<string, string>, st: RequestState, target?: { path: string; method: "GET" | "POST" }): Promise<UpstreamResponse> {
     if (runtime.healthyCount() === 0) throw new GatewayError("no_healthy_instance", `deployment '${runtime.name}' has no healthy instance`);
     if (!runtime.limiter.tryAcquire()) await runtime.limiter.acquire();
     const timeoutMs = runtime.config.request_settings.request_timeout_ms;
+    let streaming = false;
     try {
       let tried: Instance | undefined;
       for (let attempt = 0; attempt < 2; attempt++) {
@@ -251,9 +267,16 @@ export class Gateway {
         inst.outstanding++;
         try {
           const up = target
-            ? await exchange(this.opts.pools, inst.origin, target.path, target.method, headers, target.method === "GET" ? undefined : body, timeoutMs)
-            : await exchange(this.opts.pools, inst.origin, inst.scoringPath, "POST", headers, body, timeoutMs);
+            ? await exchange(this.opts.pools, inst.origin, target.path, target.method, headers, target.method === "GET" ? undefined : body, timeoutMs, "stream")
+            : await exchange(this.opts.pools, inst.origin, inst.scoringPath, "POST", headers, body, timeoutMs, "stream");
           st.upstream_status = up.status;
+          if (up.stream) {
+            streaming = true;
+            up.stream.onSettled(() => {
+              inst.outstanding--;
+              runtime.limiter.release();
+            });
+          }
           return up;
         } catch (err) {
           const timedOut = isTimeout(err);
@@ -267,13 +290,48 @@ export class Gateway {
           }
           throw upstreamFailure(err, timedOut, timeoutMs);
         } finally {
-          inst.outstanding--;
+          if (!streaming) inst.outstanding--;
         }
       }
       throw new GatewayError("upstream_connection_failed", "connection to the model failed");
     } finally {
-      runtime.limiter.release();
+      if (!streaming) runtime.limiter.release();
     }
+  }
+
+  /**
+   * Relays a streamed answer (see AnswerMode "stream"): its head now, each piece as it comes, paced
+   * by the client. One log line when it ends or breaks off; the client then sees the body cut short
+   * (no last chunk), as a status can no longer change.
+   */
+  private relay(st: RequestState, runtime: DeploymentRuntime, up: UpstreamResponse, stream: AnswerStream): void {
+    const headers: ResponseHeaders = {};
+    if (up.contentType !== undefined) headers["content-type"] = up.contentType;
+    st.streamed = true;
+    const out = st.res.stream(up.status, st.headers(headers), { drain: () => stream.resume(), closed: () => stream.cancel(new ClientClosed()) });
+    if (out === undefined) {
+      // The client is gone already (or was answered by the HTTP layer).
+      stream.cancel(new ClientClosed());
+      this.logRequest(st);
+      return;
+    }
+    stream.start({
+      chunk: (piece) => out.write(piece),
+      end: () => {
+        out.end();
+        this.logRequest(st);
+      },
+      error: (err) => {
+        out.abort();
+        if (err instanceof ClientClosed) st.streamError = "client_closed";
+        else if (isTimeout(err)) st.streamError = "idle_timeout";
+        else {
+          st.streamError = "upstream_failed";
+          if (st.instance !== undefined) runtime.markConnectionFailure(st.instance);
+        }
+        this.logRequest(st);
+      },
+    });
   }
 
   private async swagger(st: RequestState, runtime: DeploymentRuntime): Promise<void> {
@@ -357,6 +415,7 @@ export class Gateway {
     if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
     if (st.instance !== undefined) line += st.instance.logField;
     if (st.upstream_status !== undefined) line += `,"upstream_status":${st.upstream_status}`;
+    if (st.streamed) line += st.streamError === undefined ? `,"streamed":true` : `,"streamed":true,"stream_error":"${st.streamError}"`;
     this.opts.accessLog(`${line}}`);
   }
 

@@ -41,7 +41,7 @@ export class Mirror {
     inst.outstanding++;
     const h = { ...headers, "azureml-model-deployment": deployment };
     // The copy's answer is only counted, never kept: a mirror's big answers cost no memory.
-    exchange(this.pools, inst.origin, inst.scoringPath, "POST", h, body, runtime.config.request_settings.request_timeout_ms, true)
+    exchange(this.pools, inst.origin, inst.scoringPath, "POST", h, body, runtime.config.request_settings.request_timeout_ms, "discard")
       .then(
         (r) => (r.status >= 200 && r.status < 300 ? m.ok : m.error).inc(),
         () => m.error.inc(),

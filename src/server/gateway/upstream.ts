@@ -36,18 +36,64 @@ export interface UpstreamResponse {
   status: number;
   /** The response's content-type, when it has exactly one. */
   contentType: string | undefined;
+  /** The whole body; empty when it was discarded or is being streamed. */
   body: Buffer;
+  /** Set when the answer is relayed as it arrives ("stream" mode): its body flows through this. */
+  stream?: AnswerStream;
+}
+
+/**
+ * What `exchange` does with an answer's body:
+ * - "buffer": read it whole (within the pools' response limit);
+ * - "discard": only count it (mirror copies and probes need the status alone);
+ * - "stream": a 2xx answer of unknown length (no content-length: chunked or ended by close, as
+ *   server-sent events and token streams are) that is still open once the read bringing its head is
+ *   parsed resolves then, and its body flows through `AnswerStream` (so does one that passes the
+ *   response limit); answers with a length, non-2xx ones and those complete in that first read are
+ *   buffered as with "buffer".
+ */
+export type AnswerMode = "buffer" | "discard" | "stream";
+
+/** Where a streamed answer's body goes: every piece in order, then exactly one of end or error. */
+export interface AnswerSink {
+  /** One piece; false asks the instance to pause until `AnswerStream.resume()`. */
+  chunk(piece: Buffer): boolean;
+  end(): void;
+  /** The stream broke off: the instance went away, went quiet past the timeout, or `cancel` was called. */
+  error(err: Error): void;
+}
+
+/**
+ * The body of an answer relayed as it arrives. Nothing is buffered beyond what came with the head
+ * (the instance is paused until `start`) or one piece the sink refused: a slow client slows the
+ * instance instead of growing the gateway's memory. The exchange's timeout becomes an idle timeout:
+ * it fails the stream when neither the instance sends nor the client takes anything for that long.
+ */
+export interface AnswerStream {
+  start(sink: AnswerSink): void;
+  /** The sink can take more (its client drained); also counts as progress for the idle timeout. */
+  resume(): void;
+  /** Ends the exchange early (the client went away): the instance's connection is dropped. */
+  cancel(reason: Error): void;
+  /** Runs once when the stream has ended or failed (the deployment's admission slot is held until then). */
+  onSettled(fn: () => void): void;
 }
 
 const NO_CHUNKS: Buffer[] = [];
 const EMPTY = Buffer.alloc(0);
+const CONTENT_TYPE = "content-type";
+/** The sink of a stream cancelled before it started. */
+const IGNORED: AnswerSink = { chunk: () => false, end: () => {}, error: () => {} };
+const CONTENT_LENGTH = "content-length";
 
 /**
  * undici dispatch handler of one exchange: collects the body into a Buffer (or only counts it when
- * discarded), no stream, no AbortController. Settles exactly once: with the response, the transport
- * error, UpstreamTimeout, or UpstreamTooLarge (then the connection is dropped, not reused).
+ * discarded, or relays it as an AnswerStream), no Node stream, no AbortController. Settles exactly
+ * once: with the response, the transport error, UpstreamTimeout, or UpstreamTooLarge (then the
+ * connection is dropped, not reused). A streamed answer settles at its head; its end or failure then
+ * goes to the sink.
  */
-class Exchange {
+class Exchange implements AnswerStream {
   status = 0;
   contentType: string | undefined = undefined;
   private chunks: Buffer[] = NO_CHUNKS;
@@ -56,13 +102,26 @@ class Exchange {
   private reason: Error | undefined;
   private settled = false;
   private readonly timer: NodeJS.Timeout;
+  /** A 2xx answer of unknown length in "stream" mode: streamed unless it is complete with its head's read. */
+  private mayStream = false;
+  private streaming = false;
+  private resumeUpstream: (() => void) | undefined;
+  private sink: AnswerSink | undefined;
+  /** The instance is paused (onData said "not now"); resumed once the sink has taken what is held. */
+  private upstreamPaused = false;
+  /** The sink refused a piece: nothing more goes to it until resume(). */
+  private sinkFull = false;
+  /** How the stream ended before the sink could be told: undefined while it runs, null when it completed, else the error. */
+  private outcome: Error | null | undefined = undefined;
+  private streamDone = false;
+  private settledHooks: (() => void)[] | undefined;
 
   constructor(
     private readonly resolve: (r: UpstreamResponse) => void,
     private readonly reject: (err: unknown) => void,
     timeoutMs: number,
     private readonly limitBytes: number,
-    private readonly discardBody: boolean,
+    private readonly mode: AnswerMode,
   ) {
     this.timer = setTimeout(() => this.stop(new UpstreamTimeout()), timeoutMs);
   }
@@ -75,6 +134,10 @@ class Exchange {
   }
 
   private fail(err: unknown): void {
+    if (this.streaming) {
+      this.finishStream(err as Error);
+      return;
+    }
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
@@ -86,36 +149,57 @@ class Exchange {
     else this.abort = abort;
   }
 
-  onHeaders(status: number, raw: Buffer[]): boolean {
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
     this.status = status;
     let ct: string | undefined;
     let n = 0;
+    let hasLength = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      // "content-type" is 12 bytes; compare case-insensitively only when the length matches.
-      if (name.length === 12 && name.toString("latin1").toLowerCase() === "content-type") {
+      // "content-type" and "content-length" are 12 and 14 bytes: compare only when the length matches.
+      if (name.length === 12 && name.toString("latin1").toLowerCase() === CONTENT_TYPE) {
         n++;
         ct = raw[i + 1]!.toString("latin1");
-      }
+      } else if (name.length === 14 && name.toString("latin1").toLowerCase() === CONTENT_LENGTH) hasLength = true;
     }
     this.contentType = n === 1 ? ct : undefined;
+    // 204 and 205 never have a body; an answer with a length is complete soon and is buffered.
+    if (this.mode === "stream" && !hasLength && status >= 200 && status < 300 && status !== 204 && status !== 205) {
+      this.resumeUpstream = resume;
+      this.mayStream = true;
+      // Decided once the read that brought the head is parsed (microtasks run after it).
+      queueMicrotask(this.decide);
+    }
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.streaming) return this.relay(chunk);
     this.size += chunk.length;
     if (this.size > this.limitBytes) {
+      if (this.mayStream) {
+        // Of unknown length and already past the limit: relayed, not buffered.
+        if (this.chunks === NO_CHUNKS) this.chunks = [];
+        this.chunks.push(chunk);
+        this.beginStream();
+        this.upstreamPaused = true;
+        return false;
+      }
       this.chunks = NO_CHUNKS;
       this.stop(new UpstreamTooLarge(this.limitBytes, this.status));
       return false;
     }
-    if (this.discardBody) return true;
+    if (this.mode === "discard") return true;
     if (this.chunks === NO_CHUNKS) this.chunks = [];
     this.chunks.push(chunk);
     return true;
   }
 
   onComplete(): void {
+    if (this.streaming) {
+      this.finishStream(null);
+      return;
+    }
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
@@ -124,16 +208,122 @@ class Exchange {
     this.resolve({ status: this.status, contentType: this.contentType, body });
   }
 
+  /**
+   * An answer of unknown length still open after the read that brought its head is a stream: it
+   * resolves now and the rest is relayed. One that came whole in that read (most chunked JSON answers)
+   * is buffered as usual: one write with its length to the client, no streaming cost.
+   */
+  private readonly decide = (): void => {
+    if (!this.settled && !this.streaming) this.beginStream();
+  };
+
+  private beginStream(): void {
+    this.streaming = true;
+    this.settled = true;
+    // From now on the timer measures silence, not the whole exchange.
+    this.timer.refresh();
+    this.resolve({ status: this.status, contentType: this.contentType, body: EMPTY, stream: this });
+  }
+
   onError(err: Error): void {
     this.fail(err);
+  }
+
+  // AnswerStream: pieces the sink has not taken are held in `chunks` (at most what came with the
+  // head, or one piece after the sink said "not now"), and the instance is paused meanwhile.
+
+  private relay(chunk: Buffer): boolean {
+    if (this.streamDone) return false;
+    this.timer.refresh();
+    const sink = this.sink;
+    if (sink === undefined || this.sinkFull) {
+      if (this.chunks === NO_CHUNKS) this.chunks = [];
+      this.chunks.push(chunk);
+      this.upstreamPaused = true;
+      return false;
+    }
+    if (sink.chunk(chunk)) return true;
+    this.sinkFull = true;
+    this.upstreamPaused = true;
+    return false;
+  }
+
+  start(sink: AnswerSink): void {
+    if (this.sink !== undefined || this.streamDone) return;
+    this.sink = sink;
+    this.flush();
+  }
+
+  resume(): void {
+    if (this.streamDone) return;
+    this.timer.refresh();
+    if (this.sink === undefined) return;
+    this.sinkFull = false;
+    this.flush();
+  }
+
+  cancel(reason: Error): void {
+    if (this.streamDone) return;
+    // Drops the instance's connection (unless its answer is complete already), then settles.
+    if (this.outcome === undefined) this.stop(reason);
+    if (!this.streamDone) {
+      this.sink ??= IGNORED;
+      this.deliver(reason);
+    }
+  }
+
+  onSettled(fn: () => void): void {
+    if (this.streamDone) fn();
+    else (this.settledHooks ??= []).push(fn);
+  }
+
+  /** Gives the sink what it can take; then ends the stream if the instance is done, else lets the instance go on. */
+  private flush(): void {
+    const sink = this.sink!;
+    if (this.outcome instanceof Error) return this.deliver(this.outcome);
+    const held = this.chunks;
+    while (held.length > 0 && !this.sinkFull) if (!sink.chunk(held.shift()!)) this.sinkFull = true;
+    if (this.sinkFull || held.length > 0) return;
+    if (this.outcome === null) return this.deliver(null);
+    if (this.upstreamPaused) {
+      this.upstreamPaused = false;
+      this.resumeUpstream?.();
+    }
+  }
+
+  /** The instance finished (null) or the stream failed: delivered now, or once the held pieces are taken. */
+  private finishStream(err: Error | null): void {
+    if (this.streamDone) return;
+    if (err === null) {
+      // The timer keeps running until the sink has taken everything: a client that stops reading is cut too.
+      if (this.sink !== undefined && this.chunks.length === 0) this.deliver(null);
+      else this.outcome = null;
+      return;
+    }
+    if (this.sink !== undefined) this.deliver(err);
+    else this.outcome = err;
+  }
+
+  private deliver(err: Error | null): void {
+    this.streamDone = true;
+    this.outcome = undefined;
+    this.chunks = NO_CHUNKS;
+    clearTimeout(this.timer);
+    const sink = this.sink!;
+    if (err === null) sink.end();
+    else sink.error(err);
+    const hooks = this.settledHooks;
+    this.settledHooks = undefined;
+    if (hooks) for (const h of hooks) h();
   }
 }
 
 /**
  * One HTTP exchange with an instance, the whole response read within timeoutMs and within the pools'
  * response limit. Rejects with the transport error, UpstreamTimeout when the timer fires (see
- * isTimeout), or UpstreamTooLarge past the limit. `discardBody`: the answer's body is only counted
- * (mirror copies and probes need its status alone); the result's body is then empty.
+ * isTimeout), or UpstreamTooLarge past the limit. `mode` (see AnswerMode): "discard" only counts the
+ * body; "stream" relays a 2xx answer of unknown length through `stream`, with timeoutMs as the time
+ * to its head and then as the longest silence.
  */
 export function exchange(
   pools: UpstreamPools,
@@ -143,11 +333,11 @@ export function exchange(
   headers: Record<string, string>,
   body: Buffer | undefined,
   timeoutMs: number,
-  discardBody = false,
+  mode: AnswerMode = "buffer",
 ): Promise<UpstreamResponse> {
   return new Promise<UpstreamResponse>((resolve, reject) => {
     const pool = pools.get(origin);
-    const handler = new Exchange(resolve, reject, timeoutMs, pools.responseLimitBytes, discardBody);
+    const handler = new Exchange(resolve, reject, timeoutMs, pools.responseLimitBytes, mode);
     try {
       pool.dispatch({ path, method, headers, body, headersTimeout: 0, bodyTimeout: 0 }, handler);
     } catch (err) {
@@ -189,7 +379,7 @@ export async function probe(pools: UpstreamPools, url: string, timeoutMs: number
   }
   try {
     // Only the status counts: the body is discarded.
-    const res = await exchange(pools, u.origin, u.pathname + u.search, "GET", {}, undefined, timeoutMs, true);
+    const res = await exchange(pools, u.origin, u.pathname + u.search, "GET", {}, undefined, timeoutMs, "discard");
     if (res.status >= 200 && res.status < 300) return { ok: true };
     return { ok: false, error: `GET ${u.pathname} answered HTTP ${res.status}` };
   } catch (err) {

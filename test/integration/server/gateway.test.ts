@@ -316,13 +316,11 @@ describe("gateway answers past the response limit", () => {
   let key = "";
   before(async () => {
     h = await startHarness({ responseLimitBytes: 64 * 1024 });
-    // Answers `bytes` bytes, or streams without end.
+    // Answers `bytes` bytes with their length.
     model = await startUpstream("big", (_req, res, body) => {
-      const ask = JSON.parse(body) as { bytes?: number; endless?: boolean };
-      res.writeHead(200, { "content-type": "text/plain" });
-      if (!ask.endless) return void res.end("z".repeat(ask.bytes ?? 0));
-      const t = setInterval(() => res.write("z".repeat(16 * 1024)), 1);
-      res.on("close", () => clearInterval(t));
+      const ask = JSON.parse(body) as { bytes?: number };
+      res.writeHead(200, { "content-type": "text/plain", "content-length": String(ask.bytes ?? 0) });
+      res.end("z".repeat(ask.bytes ?? 0));
     });
     key = await setupEndpoint(h, "answers", { big: [model.url] }, { big: 100 }, {}, { request_timeout_ms: 10_000 });
   });
@@ -331,21 +329,19 @@ describe("gateway answers past the response limit", () => {
     await model?.close();
   });
 
-  it("relays an answer up to the limit; cuts a larger or endless one with 502 upstream_response_too_large; the instance keeps serving", async () => {
+  it("relays an answer up to the limit; cuts a larger one with 502 upstream_response_too_large; the instance keeps serving", async () => {
     const ok = await score(h.server.gatewayUrl, "answers", key, { bytes: 64 * 1024 });
     assert.equal(ok.status, 200);
     assert.equal(ok.text.length, 64 * 1024);
-    for (const ask of [{ bytes: 64 * 1024 + 1 }, { endless: true }]) {
-      const t0 = Date.now();
-      const r = await score(h.server.gatewayUrl, "answers", key, ask);
-      assert.equal(r.status, 502, JSON.stringify(ask));
-      assert.deepEqual(JSON.parse(r.text), {
-        error: { code: "upstream_response_too_large", message: "the model's answer exceeds the gateway's response limit of 65536 bytes: answer with less, or start the server with a larger --response-limit-bytes" },
-      });
-      assert.equal(r.headers.get("azureml-model-deployment"), "big");
-      assert.match(r.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
-      assert.ok(Date.now() - t0 < 5000, `cut at the limit, not at request_timeout_ms (took ${Date.now() - t0} ms)`);
-    }
+    const t0 = Date.now();
+    const r = await score(h.server.gatewayUrl, "answers", key, { bytes: 64 * 1024 + 1 });
+    assert.equal(r.status, 502);
+    assert.deepEqual(JSON.parse(r.text), {
+      error: { code: "upstream_response_too_large", message: "the model's answer exceeds the gateway's response limit of 65536 bytes: answer with less, or start the server with a larger --response-limit-bytes" },
+    });
+    assert.equal(r.headers.get("azureml-model-deployment"), "big");
+    assert.match(r.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+    assert.ok(Date.now() - t0 < 5000, `cut at the limit, not at request_timeout_ms (took ${Date.now() - t0} ms)`);
     // Not ejected (it answered; only failed connections eject): the next request is served at once.
     const after = await score(h.server.gatewayUrl, "answers", key, { bytes: 10 });
     assert.equal(after.status, 200);
@@ -354,8 +350,109 @@ describe("gateway answers past the response limit", () => {
     const lines = h.logs.map((l) => JSON.parse(l) as { status: number; upstream_status?: number });
     assert.deepEqual(
       lines.filter((l) => l.status === 502).map((l) => l.upstream_status),
-      [200, 200],
+      [200],
     );
+  });
+});
+
+describe("gateway streamed answers (no content-length: server-sent events, token streams)", () => {
+  let h: Harness;
+  let model: Upstream;
+  let key = "";
+  /** Lets the model's gated answer send its second event. */
+  let openGate: () => void = () => {};
+  let modelConnectionsClosed = 0;
+  const watched = new WeakSet<object>();
+  before(async () => {
+    // A response limit far below what is streamed: streamed answers are relayed, never buffered.
+    h = await startHarness({ responseLimitBytes: 64 * 1024 });
+    model = await startUpstream("llm", (req, res, body) => {
+      const ask = JSON.parse(body) as { mode: string };
+      if (ask.mode === "error") {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.write("no tokens ");
+        return void res.end("today");
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write("data: first\n\n");
+      if (!watched.has(req.socket)) {
+        watched.add(req.socket);
+        req.socket.once("close", () => modelConnectionsClosed++);
+      }
+      if (ask.mode === "gated") openGate = () => res.end("data: second\n\n");
+      if (ask.mode === "endless") {
+        const t = setInterval(() => res.write(`data: ${"t".repeat(16 * 1024)}\n\n`), 1);
+        res.on("close", () => clearInterval(t));
+      }
+      // "stall": nothing more is sent.
+    });
+    key = await setupEndpoint(h, "chat", { llm: [model.url] }, { llm: 100 }, {}, { request_timeout_ms: 400, max_concurrent_requests_per_instance: 1, max_queue_wait_ms: 50 });
+  });
+  after(async () => {
+    await h?.close();
+    await model?.close();
+  });
+  const open = (mode: string, signal?: AbortSignal): Promise<Response> =>
+    fetch(`${h.server.gatewayUrl}/endpoints/chat/score`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify({ mode }), signal });
+  const logLines = (): { status: number; streamed?: boolean; stream_error?: string; upstream_status?: number; deployment?: string }[] => h.logs.map((l) => JSON.parse(l));
+
+  it("relays each event as the model sends it, with the gateway's headers, and logs the answer once it ends", async () => {
+    const r = await open("gated");
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get("content-type"), "text/event-stream");
+    assert.equal(r.headers.get("content-length"), null);
+    assert.equal(r.headers.get("azureml-model-deployment"), "llm");
+    assert.match(r.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+    const reader = r.body!.getReader();
+    const first = await reader.read();
+    assert.equal(Buffer.from(first.value!).toString(), "data: first\n\n", "the first event arrives while the model still holds the second");
+    assert.equal(logLines().length, 0, "logged when it ends, not before");
+    openGate();
+    let rest = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest += Buffer.from(value).toString();
+    }
+    assert.equal(rest, "data: second\n\n");
+    await sleep(20);
+    const line = logLines().at(-1)!;
+    assert.deepEqual([line.status, line.streamed, line.stream_error, line.upstream_status, line.deployment], [200, true, undefined, 200, "llm"]);
+  });
+
+  it("streams past the response limit at the client's pace; a client that leaves cancels the model's answer and frees its slot", async () => {
+    const ac = new AbortController();
+    const r = await open("endless", ac.signal);
+    const reader = r.body!.getReader();
+    let got = 0;
+    while (got < 1024 * 1024) got += (await reader.read()).value!.length;
+    const closedBefore = modelConnectionsClosed;
+    ac.abort();
+    for (let i = 0; i < 100 && modelConnectionsClosed === closedBefore; i++) await sleep(20);
+    assert.equal(modelConnectionsClosed, closedBefore + 1, "the model's connection is dropped when the client leaves");
+    await sleep(50);
+    assert.equal(logLines().at(-1)!.stream_error, "client_closed");
+    // One request at a time per instance: the slot the stream held is free again.
+    const next = await open("gated");
+    assert.equal(next.status, 200);
+    openGate();
+    assert.equal(await next.text(), "data: first\n\ndata: second\n\n");
+  });
+
+  it("cuts a stream silent for longer than request_timeout_ms (the client sees it incomplete) and buffers non-2xx answers into 424", async () => {
+    const t0 = Date.now();
+    const r = await open("stall");
+    assert.equal(r.status, 200);
+    await assert.rejects(r.text(), "the body ends without its last chunk");
+    const took = Date.now() - t0;
+    assert.ok(took >= 350 && took < 3000, `cut after the 400 ms timeout of silence (took ${took} ms)`);
+    await sleep(50);
+    assert.equal(logLines().at(-1)!.stream_error, "idle_timeout");
+
+    const e = await open("error");
+    assert.equal(e.status, 424);
+    assert.equal(e.headers.get("ms-azureml-model-error-statuscode"), "500");
+    assert.equal(await e.text(), "no tokens today");
   });
 });
 

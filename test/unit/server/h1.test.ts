@@ -373,6 +373,86 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.equal(seen.closed, true);
   });
 
+  /** A handler streaming "one", then "two" 60 ms later, then ending; `events` sees what the connection reports. */
+  const streamer =
+    (log: string[]) =>
+    (req: H1Request, res: H1Response): void => {
+      if (req.url !== "/stream") return void res.respond(200, {}, `plain ${req.url}`);
+      const w = res.stream(200, { "content-type": "text/event-stream", "content-length": 99 }, { drain: () => log.push("drain"), closed: () => log.push("closed") });
+      assert.ok(w);
+      w.write(Buffer.from("one"));
+      w.write(Buffer.alloc(0));
+      setTimeout(() => {
+        if (!w.write(Buffer.from("two"))) log.push("behind");
+        w.end();
+        log.push("ended");
+      }, 60);
+    };
+
+  it("streams an answer as chunks to an HTTP/1.1 client, keeps the connection, and answers the pipelined request after it", async () => {
+    const log: string[] = [];
+    const port = await start(streamer(log));
+    const seen = await raw(port, ["GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n"], 600);
+    const [first, second] = seen.text.split(/(?=HTTP\/1\.1 200 )/);
+    assert.match(first!, /^transfer-encoding: chunked\r$/m);
+    assert.doesNotMatch(first!, /content-length/i, "a streamed answer has no length (the handler's is dropped)");
+    assert.match(first!, /^connection: keep-alive\r$/m);
+    assert.ok(first!.endsWith("\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n"), JSON.stringify(first));
+    assert.ok(second!.endsWith("plain /next"), JSON.stringify(second));
+    assert.equal(seen.closed, false);
+    assert.deepEqual(log, ["ended"]);
+  });
+
+  it("streams to an HTTP/1.0 client up to the close, and to HEAD with no body", async () => {
+    const port = await start(streamer([]));
+    const old = await raw(port, ["GET /stream HTTP/1.0\r\n\r\n"], 600);
+    assert.match(old.text, /^connection: close\r$/m);
+    assert.doesNotMatch(old.text, /transfer-encoding/i);
+    assert.ok(old.text.endsWith("\r\n\r\nonetwo"), JSON.stringify(old.text));
+    assert.equal(old.closed, true);
+    const head = await raw(port, ["HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n"], 300);
+    assert.ok(head.text.endsWith("\r\n\r\n"), JSON.stringify(head.text));
+  });
+
+  it("tells a streamed answer's writer when the client goes away; abort() cuts the answer without its last chunk", async () => {
+    const log: string[] = [];
+    // A piece every 20 ms until the connection reports the client gone (noticed at the latest by the next write).
+    const port = await start((_req, res) => {
+      let n = 0;
+      const t = setInterval(() => w.write(Buffer.from(`p${n++}`)), 20);
+      const w = res.stream(200, {}, { drain: () => {}, closed: () => (clearInterval(t), log.push(`closed after ${n}`)) })!;
+    });
+    const left = await raw(port, ["GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"], 70);
+    assert.match(left.text, /2\r\np0\r\n/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(log.length, 1, JSON.stringify(log));
+    assert.match(log[0]!, /^closed after \d+$/);
+
+    const cut = await start((_req, res) => {
+      const w = res.stream(200, {}, { drain: () => {}, closed: () => log.push("closed after abort") })!;
+      w.write(Buffer.from("partial"));
+      setTimeout(() => w.abort(), 20);
+    });
+    const seen = await raw(cut, ["GET / HTTP/1.1\r\nHost: x\r\n\r\n"], 500);
+    assert.equal(seen.closed, true);
+    assert.ok(seen.text.endsWith("7\r\npartial\r\n"), JSON.stringify(seen.text));
+    assert.ok(!log.includes("closed after abort"), "the writer that aborted is not told again");
+  });
+
+  it("reports a client that is behind (write false) and tells the writer when it drained", async () => {
+    const log: string[] = [];
+    let behind = false;
+    const port = await start((_req, res) => {
+      const w = res.stream(200, {}, { drain: () => (log.push("drain"), w.end()), closed: () => {} })!;
+      behind = !w.write(Buffer.alloc(8 * 1024 * 1024, 0x61));
+      if (!behind) w.end();
+    });
+    const seen = await raw(port, ["GET / HTTP/1.1\r\nHost: x\r\n\r\n"], 3000);
+    assert.ok(seen.text.endsWith("0\r\n\r\n"), "whole answer read");
+    assert.equal(behind, true, "an 8 MiB piece is more than the socket takes at once");
+    assert.deepEqual(log, ["drain"]);
+  });
+
   it("closes gracefully: the request in flight is answered, idle connections close, close() resolves", async () => {
     let release: () => void = () => {};
     const s = new H1Server({ bodyLimitBytes: 1024, ownAnswer }, (req, res) => {

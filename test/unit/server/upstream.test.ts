@@ -109,9 +109,220 @@ describe("upstream answers past the response limit", () => {
     const again = await exchange(pools, origin, "/exact", "GET", {}, undefined, 5000);
     assert.equal(again.body.toString(), "x".repeat(1000));
 
-    const discarded = await exchange(pools, origin, "/exact", "GET", {}, undefined, 5000, true);
+    const discarded = await exchange(pools, origin, "/exact", "GET", {}, undefined, 5000, "discard");
     assert.deepEqual([discarded.status, discarded.body.length, discarded.contentType], [200, 0, "text/plain"]);
-    await assert.rejects(exchange(pools, origin, "/over", "GET", {}, undefined, 5000, true), tooLarge);
+    await assert.rejects(exchange(pools, origin, "/over", "GET", {}, undefined, 5000, "discard"), tooLarge);
+  });
+});
+
+describe("upstream answers streamed as they arrive (mode \"stream\")", () => {
+  // A limit far below the streamed sizes: streamed answers are not buffered, so it does not apply to them.
+  const pools = new UpstreamPools(64);
+  const servers: Server[] = [];
+  let socketsClosed = 0;
+  /** Lets the /gated answer go on past its first piece. */
+  let openGate: () => void = () => {};
+  after(async () => {
+    await pools.close();
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  /** Collects a stream's pieces; `refuse` pieces are answered "not now" (backpressure). */
+  class Collector {
+    pieces: string[] = [];
+    ended = false;
+    error: Error | undefined;
+    refuse = 0;
+    readonly done: Promise<void>;
+    private finish!: () => void;
+    constructor() {
+      this.done = new Promise((r) => (this.finish = r));
+    }
+    readonly sink = {
+      chunk: (b: Buffer): boolean => {
+        this.pieces.push(b.toString());
+        return this.refuse-- <= 0;
+      },
+      end: (): void => {
+        this.ended = true;
+        this.finish();
+      },
+      error: (err: Error): void => {
+        this.error = err;
+        this.finish();
+      },
+    };
+  }
+
+  let origin = "";
+  it("starts an instance that answers in pieces", async () => {
+    const s = createServer((req, res) => {
+      const url = req.url ?? "";
+      req.resume();
+      if (url === "/gated") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write("data: first\n\n");
+        openGate = () => res.end("data: second\n\n");
+      } else if (url === "/length") {
+        res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+        res.end("x".repeat(100));
+      } else if (url === "/whole") {
+        // Chunked (writeHead then end), but whole in one write.
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(req.headers["x-size"] === "big" ? `"${"b".repeat(100)}"` : '{"ok":1}');
+      } else if (url === "/error") {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.write("model ");
+        res.end("failed");
+      } else if (url === "/many") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        let n = 0;
+        const t = setInterval(() => {
+          res.write(`piece${n}.`);
+          if (++n === 5) {
+            clearInterval(t);
+            res.end();
+          }
+        }, 5);
+      } else if (url === "/slow-pieces") {
+        // Six pieces 150 ms apart: 900 ms in all, never silent for long.
+        let n = 0;
+        const t = setInterval(() => {
+          if (n === 0) res.writeHead(200, { "content-type": "text/plain" });
+          res.write(`${n}`);
+          if (++n === 6) {
+            clearInterval(t);
+            res.end();
+          }
+        }, 150);
+      } else if (url === "/stalls") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write("only piece");
+      } else if (url === "/endless") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        const t = setInterval(() => res.write("y".repeat(100)), 2);
+        res.on("close", () => clearInterval(t));
+      } else res.end();
+    });
+    s.keepAliveTimeout = 30_000;
+    s.on("connection", (sock) => sock.on("close", () => socketsClosed++));
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    origin = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  });
+
+  it("resolves at the head of a 2xx answer of unknown length and relays each piece as it comes, past the response limit", async () => {
+    const up = await exchange(pools, origin, "/gated", "POST", {}, Buffer.from("x"), 5000, "stream");
+    assert.deepEqual([up.status, up.contentType, up.body.length], [200, "text/event-stream", 0]);
+    assert.ok(up.stream, "streamed");
+    const c = new Collector();
+    let settled = 0;
+    up.stream.onSettled(() => settled++);
+    up.stream.start(c.sink);
+    for (let i = 0; i < 100 && c.pieces.length === 0; i++) await sleep(10);
+    assert.deepEqual(c.pieces, ["data: first\n\n"], "the first piece arrives while the instance still holds the rest");
+    assert.equal(settled, 0);
+    openGate();
+    await c.done;
+    assert.equal(c.pieces.join(""), "data: first\n\ndata: second\n\n");
+    assert.deepEqual([c.ended, c.error, settled], [true, undefined, 1]);
+  });
+
+  it("buffers answers that carry a length, every non-2xx answer and one that comes whole with its head; streams the latter past the limit", async () => {
+    await assert.rejects(exchange(pools, origin, "/length", "GET", {}, undefined, 5000, "stream"), (err) => err instanceof UpstreamTooLarge);
+    const whole = await exchange(pools, origin, "/whole", "GET", {}, undefined, 5000, "stream");
+    assert.deepEqual([whole.status, whole.body.toString(), whole.stream], [200, '{"ok":1}', undefined]);
+    const big = await exchange(pools, origin, "/whole", "GET", { "x-size": "big" }, undefined, 5000, "stream");
+    assert.ok(big.stream, "past the 64-byte limit: relayed rather than refused");
+    const c = new Collector();
+    big.stream.start(c.sink);
+    await c.done;
+    assert.equal(c.pieces.join(""), `"${"b".repeat(100)}"`);
+    const error = await exchange(pools, origin, "/error", "GET", {}, undefined, 5000, "stream");
+    assert.deepEqual([error.status, error.body.toString(), error.stream], [500, "model failed", undefined]);
+  });
+
+  it("pauses the instance while the sink refuses a piece and goes on at resume()", async () => {
+    const up = await exchange(pools, origin, "/many", "GET", {}, undefined, 5000, "stream");
+    const c = new Collector();
+    c.refuse = 1;
+    up.stream!.start(c.sink);
+    await sleep(200);
+    assert.equal(c.pieces.length, 1, `paused after the refused piece, got ${JSON.stringify(c.pieces)}`);
+    assert.equal(c.ended, false);
+    up.stream!.resume();
+    await c.done;
+    assert.equal(c.pieces.join(""), "piece0.piece1.piece2.piece3.piece4.");
+    assert.equal(c.ended, true);
+  });
+
+  it("times out silence, not the whole answer: pieces 150 ms apart finish under a 400 ms timeout; a stalled one fails", async () => {
+    const t0 = Date.now();
+    const slow = await exchange(pools, origin, "/slow-pieces", "GET", {}, undefined, 400, "stream");
+    const c = new Collector();
+    slow.stream!.start(c.sink);
+    await c.done;
+    assert.equal(c.error, undefined);
+    assert.equal(c.pieces.join(""), "012345");
+    assert.ok(Date.now() - t0 >= 800, "the answer took longer than its timeout in all");
+
+    const closedBefore = socketsClosed;
+    const stalled = await exchange(pools, origin, "/stalls", "GET", {}, undefined, 300, "stream");
+    const d = new Collector();
+    let settled = 0;
+    stalled.stream!.onSettled(() => settled++);
+    const t1 = Date.now();
+    stalled.stream!.start(d.sink);
+    await d.done;
+    assert.ok(isTimeout(d.error), String(d.error));
+    assert.deepEqual([d.pieces, d.ended, settled], [["only piece"], false, 1]);
+    assert.ok(Date.now() - t1 < 2000);
+    await sleep(100);
+    assert.equal(socketsClosed, closedBefore + 1, "the stalled exchange's connection is dropped");
+  });
+
+  it("fails a stream whose sink stops taking pieces for longer than the timeout, even after the instance finished", async () => {
+    const closedBefore = socketsClosed;
+    const up = await exchange(pools, origin, "/many", "GET", {}, undefined, 300, "stream");
+    const c = new Collector();
+    c.refuse = 1000;
+    const t0 = Date.now();
+    up.stream!.start(c.sink);
+    await c.done;
+    assert.ok(isTimeout(c.error), String(c.error));
+    assert.equal(c.pieces.length, 1, "nothing more is pushed to a sink that said not now");
+    assert.ok(Date.now() - t0 < 2000);
+    await sleep(100);
+    assert.equal(socketsClosed, closedBefore + 1, "the paused exchange's connection is dropped");
+  });
+
+  it("cancel() drops the instance's connection and settles once, also for a stream never started", async () => {
+    const closedBefore = socketsClosed;
+    const up = await exchange(pools, origin, "/endless", "GET", {}, undefined, 5000, "stream");
+    const c = new Collector();
+    let settled = 0;
+    up.stream!.onSettled(() => settled++);
+    up.stream!.start(c.sink);
+    await sleep(50);
+    const reason = new Error("client went away");
+    up.stream!.cancel(reason);
+    up.stream!.cancel(reason);
+    assert.equal(c.error, reason);
+    assert.equal(settled, 1);
+    await sleep(100);
+    assert.equal(socketsClosed, closedBefore + 1);
+
+    const unheard = await exchange(pools, origin, "/gated", "GET", {}, undefined, 5000, "stream");
+    openGate();
+    await sleep(50);
+    let unheardSettled = 0;
+    unheard.stream!.onSettled(() => unheardSettled++);
+    unheard.stream!.cancel(reason);
+    assert.equal(unheardSettled, 1);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { HTTPParser } from "http-parser-js";
-import { CONNECTION_CLOSE, H1Request, H1Response, responseHead, type ExchangeSink, type ResponseHeaders } from "./message";
+import { CONNECTION_CLOSE, H1Request, H1Response, responseHead, type BodyWriter, type ExchangeSink, type ResponseHeaders, type StreamEvents } from "./message";
 import { Refusal, betweenRequests, strictRequestParser } from "./parser";
 
 /** What a connection needs from its server: limits, the handler and the shared clock. */
@@ -90,6 +90,8 @@ export class H1Connection implements ExchangeSink {
   private head: HeadInfo | undefined;
   /** A request to hand out once the parser has taken the whole chunk (see onData). */
   private ready: H1Request | undefined;
+  /** The writer of the streamed answer going out now, told of drains and of the connection closing. */
+  private streamEvents: StreamEvents | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -104,6 +106,7 @@ export class H1Connection implements ExchangeSink {
     socket.on("data", this.onData);
     socket.on("error", () => this.destroy());
     socket.on("close", this.onClose);
+    socket.on("drain", () => this.streamEvents?.drain());
     // A half-closed client still gets its answers; nothing more can arrive.
     socket.on("end", () => {
       this.closing = true;
@@ -183,6 +186,7 @@ export class H1Connection implements ExchangeSink {
     const expect = headers.expect;
     if (expect !== undefined && expect.toLowerCase() !== "100-continue") throw new Refusal(417, "only 'Expect: 100-continue' is supported");
     const req = new H1Request(METHODS[h.method] ?? "GET", url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
+    req.http11 = h.versionMinor >= 1;
     this.head = undefined;
     const length = cl === undefined ? 0 : Number(cl);
     // Without a body the message is complete with its head (the parser says so right after this call).
@@ -256,6 +260,41 @@ export class H1Connection implements ExchangeSink {
       s.write(body);
       s.uncork();
     }
+    this.answered(keepAlive);
+  }
+
+  /**
+   * A streamed answer: its head now, without content-length; its body through the writer, as chunks
+   * (HTTP/1.1) or up to the close (HTTP/1.0, or a HEAD request: no body at all).
+   */
+  stream(req: H1Request, status: number, headers: ResponseHeaders, events: StreamEvents): BodyWriter | undefined {
+    if (req.responded || this.dead || this.queue[0] !== req) return undefined;
+    req.responded = true;
+    req.status = status;
+    const chunked = req.http11;
+    const keepAlive = chunked && req.keepAlive && req.complete && !this.closing && headers.connection !== "close";
+    delete headers["content-length"];
+    if (chunked) headers["transfer-encoding"] = "chunked";
+    this.socket.write(responseHead(status, headers, this.ctx.dateLine(), keepAlive ? this.ctx.keepAliveLines : CONNECTION_CLOSE), "latin1");
+    this.streamEvents = events;
+    return new StreamedBody(this, this.socket, chunked, req.method === "HEAD", keepAlive);
+  }
+
+  /** @internal The streamed answer ended: the connection goes on as after any answer. */
+  streamEnded(keepAlive: boolean): void {
+    this.streamEvents = undefined;
+    if (!this.dead) this.answered(keepAlive);
+  }
+
+  /** @internal The streamed answer was broken off: the connection is dropped (its writer already knows). */
+  streamAborted(): void {
+    this.streamEvents = undefined;
+    this.destroy();
+  }
+
+  /** The answer at the head of the queue is out: close, or go on to the next request. */
+  private answered(keepAlive: boolean): void {
+    const s = this.socket;
     this.queue.shift();
     if (!keepAlive) {
       this.closing = true;
@@ -340,8 +379,54 @@ export class H1Connection implements ExchangeSink {
 
   private readonly onClose = (): void => {
     this.dead = true;
+    const events = this.streamEvents;
+    this.streamEvents = undefined;
+    events?.closed();
     this.reading?.abort();
     for (const q of this.queue) q.abort();
     this.ctx.closed(this);
   };
+}
+
+const LAST_CHUNK = "0\r\n\r\n";
+const CRLF = "\r\n";
+
+/** The body of one streamed answer (see H1Connection.stream). */
+class StreamedBody implements BodyWriter {
+  private done = false;
+
+  constructor(
+    private readonly conn: H1Connection,
+    private readonly socket: Socket,
+    private readonly chunked: boolean,
+    private readonly headOnly: boolean,
+    private readonly keepAlive: boolean,
+  ) {}
+
+  write(piece: Buffer): boolean {
+    const s = this.socket;
+    if (this.done || s.destroyed) return false;
+    // An empty chunk would read as the last one.
+    if (piece.length === 0 || this.headOnly) return true;
+    if (!this.chunked) return s.write(piece);
+    s.cork();
+    s.write(`${piece.length.toString(16)}\r\n`, "latin1");
+    s.write(piece);
+    const more = s.write(CRLF, "latin1");
+    s.uncork();
+    return more;
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.chunked && !this.headOnly && !this.socket.destroyed) this.socket.write(LAST_CHUNK, "latin1");
+    this.conn.streamEnded(this.keepAlive);
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.conn.streamAborted();
+  }
 }

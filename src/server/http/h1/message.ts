@@ -9,6 +9,7 @@ export type ResponseHeaders = Record<string, string | number | undefined>;
 /** What a request's connection does for it; implemented by the connection (see connection.ts). */
 export interface ExchangeSink {
   respond(req: H1Request, status: number, headers: ResponseHeaders, body: Buffer | string | undefined): void;
+  stream(req: H1Request, status: number, headers: ResponseHeaders, events: StreamEvents): BodyWriter | undefined;
   /** The request asked for its body: send `100 Continue` if the client waits for one. */
   continueBody(req: H1Request): void;
   destroy(): void;
@@ -25,6 +26,8 @@ export class H1Request {
   complete = false;
   /** The body is (declared or turned out) larger than the limit; it is not buffered. */
   tooLarge = false;
+  /** The client speaks HTTP/1.1 (so a streamed answer can be chunked); HTTP/1.0 ones get it ended by close. */
+  http11 = true;
   /** The client sent `Expect: 100-continue` and has not been told to go on yet. */
   expectsContinue = false;
   responded = false;
@@ -125,10 +128,38 @@ export class H1Response {
     this.sink.respond(this.req, status, headers, body);
   }
 
+  /**
+   * Starts an answer whose body follows piece by piece (chunked to HTTP/1.1 clients, ended by close
+   * for HTTP/1.0 ones); `content-length` is left out. Undefined when the request was answered already
+   * or its connection is gone. Pipelined requests wait until the body ends.
+   */
+  stream(status: number, headers: ResponseHeaders, events: StreamEvents): BodyWriter | undefined {
+    if (this.req.responded) return undefined;
+    return this.sink.stream(this.req, status, headers, events);
+  }
+
   /** Drops the connection without an answer. */
   destroy(): void {
     this.sink.destroy();
   }
+}
+
+/** What the connection tells the writer of a streamed answer. */
+export interface StreamEvents {
+  /** The client took what was written: write more. */
+  drain(): void;
+  /** The connection closed before the answer ended (the client went away). */
+  closed(): void;
+}
+
+/** The body of a streamed answer. */
+export interface BodyWriter {
+  /** Writes one piece; false when the client is behind: wait for `drain` before writing more. */
+  write(piece: Buffer): boolean;
+  /** Ends the answer; the connection then serves its next request (or closes, for HTTP/1.0). */
+  end(): void;
+  /** Breaks the answer off: the connection is dropped, so the client sees it incomplete. */
+  abort(): void;
 }
 
 /** Characters that would end a header line (response splitting) or are never valid in one. */
