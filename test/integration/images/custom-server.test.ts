@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import execa from "execa";
 import { ensureCustomServerImage } from "../../../src/images/custom-server";
 import { request } from "../harness/http";
+import { setupEndpoint, startHarness, type Harness } from "../server/harness";
 
 // Needs the local Docker engine, the base image modelplane/base:bookworm and PyPI during the first
 // build (a few minutes cold; later runs reuse the content-hashed image).
@@ -142,6 +143,78 @@ describe("custom-scoring server image (azureml-inference-server-http)", { timeou
     assert.equal(stopped.exitCode, 0, "graceful stop exits 0");
     assert.ok(Date.now() - t0 < 8000, `stop took ${Date.now() - t0} ms`);
     assert.match(await logsOf(id), /Handling signal: term/);
+  });
+
+  test("streams the events of a run() that returns a generator through the modelplane gateway as the server yields them", { timeout: 3 * 60_000 }, async () => {
+    assert.ok(tag, "image was not built");
+    const code = await fs.mkdtemp(path.join(os.tmpdir(), "modelplane-stream-score-"));
+    tmpDirs.push(code);
+    await fs.chmod(code, 0o755); // the server runs as uid 10001
+    // Azure's way to stream from a scoring script: run() returns a flask Response over a generator.
+    await fs.writeFile(
+      path.join(code, "score.py"),
+      [
+        "import json",
+        "import time",
+        "from flask import Response",
+        "",
+        "def init():",
+        "    pass",
+        "",
+        "def run(raw_data):",
+        "    words = json.loads(raw_data)['prompt'].split()",
+        "    def events():",
+        "        for w in words:",
+        "            yield 'data: ' + json.dumps({'token': w}) + '\\n\\n'",
+        "            time.sleep(0.4)",
+        "        yield 'data: [DONE]\\n\\n'",
+        "    return Response(events(), mimetype='text/event-stream')",
+        "",
+      ].join("\n"),
+      { mode: 0o644 },
+    );
+    const { id, port } = await runServer(tag, code, path.join(model1, "model"));
+    const ready = await waitReady(id, port, 90_000);
+    assert.ok(ready.ready, `server not ready (exit code ${ready.exitCode}); logs:\n${await logsOf(id)}`);
+    let h: Harness | undefined;
+    try {
+      h = await startHarness();
+      const key = await setupEndpoint(h, "chat", { stream: [`http://127.0.0.1:${port}`] }, { stream: 100 }, {}, { request_timeout_ms: 5000 });
+      const t0 = Date.now();
+      const res = await fetch(`${h.server.gatewayUrl}/endpoints/chat/score`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+        body: JSON.stringify({ prompt: "tokens arrive one by one" }),
+      });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+      assert.equal(res.headers.get("azureml-model-deployment"), "stream");
+      // When each event reached the client, in ms since the request.
+      const arrivals: { event: string; at: number }[] = [];
+      let pending = "";
+      const reader = res.body!.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        pending += Buffer.from(value).toString();
+        let end: number;
+        while ((end = pending.indexOf("\n\n")) >= 0) {
+          arrivals.push({ event: pending.slice(0, end), at: Date.now() - t0 });
+          pending = pending.slice(end + 2);
+        }
+      }
+      assert.deepEqual(
+        arrivals.map((a) => a.event),
+        ["tokens", "arrive", "one", "by", "one"].map((w) => `data: {"token": "${w}"}`).concat("data: [DONE]"),
+      );
+      const spread = arrivals.at(-1)!.at - arrivals[0]!.at;
+      assert.ok(spread >= 1600, `events arrive as the server yields them, 0.4 s apart, not all at the end: ${JSON.stringify(arrivals)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      const line = JSON.parse(h.logs.at(-1)!) as { status: number; streamed?: boolean; stream_error?: string };
+      assert.deepEqual([line.status, line.streamed, line.stream_error], [200, true, undefined]);
+    } finally {
+      await h?.close();
+    }
   });
 
   test("a score.py whose init() raises never becomes ready; the error is in docker logs", { timeout: 3 * 60_000 }, async () => {

@@ -75,6 +75,13 @@ test("pulumi up of stacks/mixed: custom, MLflow, Triton and bring-your-own-conta
   });
   assert.equal(infer.status, 200);
   assertClose(((await infer.json()) as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === "OUTPUT0")?.data, [4, 6, 8, 10]);
+  // Triton's streaming generate route: its server-sent event reaches the client through the gateway.
+  const generated = await fetch(`${v2}/generate_stream`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ INPUT0: [1, 2, 3, 4], INPUT1: [3, 4, 5, 6] }) });
+  assert.equal(generated.status, 200);
+  assert.match(generated.headers.get("content-type") ?? "", /^text\/event-stream/);
+  const event = /^data: (.*)\n\n$/.exec(await generated.text());
+  assert.ok(event, "one server-sent event");
+  assertClose((JSON.parse(event[1]!) as { OUTPUT0: number[] }).OUTPUT0, [4, 6, 8, 10]);
   const notOip = await fetch(v2, { headers: { ...auth, "azureml-model-deployment": "custom" } });
   assert.equal(notOip.status, 404, "a deployment that does not speak the protocol answers 404");
   assert.equal((await fetch(v2, { headers: { "azureml-model-deployment": "triton" } })).status, 401, "the /v2 routes need the key too");

@@ -41,6 +41,15 @@ describe("Triton server (CPU, Python backend, examples/triton add_sub)", () => {
       // model.py: OUTPUT0 = INPUT0 + INPUT1, OUTPUT1 = INPUT0 - INPUT1 (exact in float32 for these values).
       assertClose(out.outputs.find((o) => o.name === "OUTPUT0")?.data, [11, 22, 33, 44.5]);
       assertClose(out.outputs.find((o) => o.name === "OUTPUT1")?.data, [-9, -18, -27, -36.5]);
+      // The generate extension's streaming route answers server-sent events (one per response of the model).
+      const gen = await request(c.port, "POST", "/v2/models/add_sub/generate_stream", JSON.stringify({ INPUT0: [1, 2, 3, 4], INPUT1: [10, 20, 30, 40.5] }));
+      assert.equal(gen.status, 200, gen.text);
+      const event = /^data: (.*)\n\n$/.exec(gen.text);
+      assert.ok(event, `one server-sent event: ${JSON.stringify(gen.text)}`);
+      const generated = JSON.parse(event[1]!) as { model_name: string; OUTPUT0: number[]; OUTPUT1: number[] };
+      assert.equal(generated.model_name, "add_sub");
+      assertClose(generated.OUTPUT0, [11, 22, 33, 44.5]);
+      assertClose(generated.OUTPUT1, [-9, -18, -27, -36.5]);
       const bad = await request(c.port, "POST", plan.routes.scoring, JSON.stringify({ inputs: [] }));
       assert.equal(bad.status, 400, bad.text);
       const stop = await stopAndRemove(c.id);
