@@ -14,6 +14,8 @@ export interface AccessOptions {
 /** What a command needs from its surroundings; tests pass their own. */
 export interface CommandIo {
   out: (line: string) => void;
+  /** Text as it comes, no newline added (a streamed answer's pieces). */
+  write: (text: string) => void;
   err: (line: string) => void;
   env: NodeJS.ProcessEnv;
   /** Reads a stack's outputs (`pulumi stack output --json --show-secrets`). */
@@ -21,7 +23,7 @@ export interface CommandIo {
 }
 
 export function processIo(): CommandIo {
-  return { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), env: process.env };
+  return { out: (l) => process.stdout.write(`${l}\n`), write: (t) => process.stdout.write(t), err: (l) => process.stderr.write(`${l}\n`), env: process.env };
 }
 
 /** A problem the user fixes (printed as `modelplane: <message>`, exit 1). */

@@ -1,5 +1,6 @@
 // `modelplane invoke <endpoint> --file request.json [--deployment NAME] [--key K]`: one scoring
-// request through the gateway, as `az ml online-endpoint invoke` does.
+// request through the gateway, as `az ml online-endpoint invoke` does. A streamed answer
+// (text/event-stream) is printed as it arrives.
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { accessOptions, api, CliError, processIo, resolveAccess, runCommand, type AccessOptions, type CommandIo } from "./access";
@@ -9,6 +10,8 @@ export interface InvokeOptions extends AccessOptions {
   deployment?: string;
   key?: string;
 }
+
+const EVENT_STREAM = /^text\/event-stream\b/i;
 
 interface EndpointView {
   auth_mode: string;
@@ -51,11 +54,26 @@ export async function runInvoke(endpoint: string, opts: InvokeOptions, io: Comma
       const cause = (err as { cause?: { code?: string } }).cause;
       throw new CliError(`gateway at ${url} did not answer: ${cause?.code ?? (err as Error).message}; is the stack up and the gateway URL right (--gateway-url)?`);
     }
-    const text = await res.text();
     io.out(`status: ${res.status}`);
     io.out(`azureml-model-deployment: ${res.headers.get("azureml-model-deployment") ?? "-"}`);
-    io.out(text);
-    return res.ok ? 0 : 1;
+    if (!res.ok || res.body === null || !EVENT_STREAM.test(res.headers.get("content-type") ?? "")) {
+      io.out(await res.text());
+      return res.ok ? 0 : 1;
+    }
+    // Server-sent events (a token stream): each piece is printed as it arrives.
+    const decoder = new TextDecoder();
+    let bytes = 0;
+    try {
+      for await (const piece of res.body) {
+        bytes += piece.length;
+        io.write(decoder.decode(piece, { stream: true }));
+      }
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError(`the streamed answer broke off after ${bytes} bytes (${cause?.code ?? cause?.message ?? (err as Error).message}): the model stopped or went quiet for longer than its request_timeout_ms, or the gateway closed`);
+    }
+    io.write(decoder.decode());
+    return 0;
   });
 }
 

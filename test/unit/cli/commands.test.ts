@@ -21,11 +21,14 @@ const PROBE = { initial_delay: 0, period: 0.05, timeout: 1, success_threshold: 1
 interface Captured extends CommandIo {
   lines: string[];
   errors: string[];
+  /** Pieces given to write(), with when they came (ms since the epoch). */
+  written: { text: string; at: number }[];
 }
 function io(env: NodeJS.ProcessEnv = {}, stackOutputs?: CommandIo["stackOutputs"]): Captured {
   const lines: string[] = [];
   const errors: string[] = [];
-  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), env, ...(stackOutputs ? { stackOutputs } : {}) };
+  const written: Captured["written"] = [];
+  return { lines, errors, written, out: (l) => lines.push(l), write: (text) => written.push({ text, at: Date.now() }), err: (l) => errors.push(l), env, ...(stackOutputs ? { stackOutputs } : {}) };
 }
 
 describe("CLI commands against an in-process modelplane server", () => {
@@ -51,7 +54,12 @@ describe("CLI commands against an in-process modelplane server", () => {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const m = /^\/(\w+)\/score$/.exec(req.url ?? "");
-        if (req.method === "POST" && m) {
+        if (req.method === "POST" && (m?.[1] === "sse" || m?.[1] === "ssebroken")) {
+          // A token stream: two events 200 ms apart (the broken one dies after the first).
+          res.writeHead(200, { "content-type": "text/event-stream" });
+          res.write("data: one\n\n");
+          setTimeout(() => (m[1] === "sse" ? res.end("data: two\n\n") : res.destroy()), 200);
+        } else if (req.method === "POST" && m) {
           res.writeHead(200, { "content-type": "application/json" });
           res.end(JSON.stringify({ from: m[1], got: JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown }));
         } else {
@@ -67,7 +75,7 @@ describe("CLI commands against an in-process modelplane server", () => {
 
     await mg("PUT", "/endpoints/my-endpoint", { auth_mode: "key", keys: { primary: "primary-key-0123456789", secondary: "secondary-key-0123456789" } });
     await mg("PUT", "/endpoints/tok-endpoint", { auth_mode: "aml_token" });
-    for (const d of ["blue", "green"]) {
+    for (const d of ["blue", "green", "sse", "ssebroken"]) {
       await mg("PUT", `/endpoints/my-endpoint/deployments/${d}`, {
         instances: [{ id: `${d}-0`, url: `${upstreamUrl}/${d}` }],
         routes: { scoring: "/score", readiness: "/", liveness: "/" },
@@ -77,7 +85,7 @@ describe("CLI commands against an in-process modelplane server", () => {
       });
     }
     for (let i = 0; ; i++) {
-      const states = await Promise.all(["blue", "green"].map(async (d) => (await mg("GET", `/endpoints/my-endpoint/deployments/${d}`)).provisioningState));
+      const states = await Promise.all(["blue", "green", "sse", "ssebroken"].map(async (d) => (await mg("GET", `/endpoints/my-endpoint/deployments/${d}`)).provisioningState));
       if (states.every((s) => s === "Succeeded")) break;
       if (i > 100) throw new Error(`deployments not ready: ${states.join(", ")}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -182,6 +190,19 @@ describe("CLI commands against an in-process modelplane server", () => {
       assert.equal(await runInvoke("tok-endpoint", { file: request }, c), 1);
       assert.notEqual(c.lines[0], "status: 401", c.lines.join("\n"));
       assert.match(c.lines[0]!, /^status: [45]\d\d$/);
+    });
+    it("prints a streamed answer (server-sent events) as it arrives; one that breaks off is an error, exit 1", async () => {
+      const c = io(env);
+      assert.equal(await runInvoke("my-endpoint", { file: request, deployment: "sse" }, c), 0, c.errors.join("\n"));
+      assert.deepEqual(c.lines, ["status: 200", "azureml-model-deployment: sse"]);
+      assert.equal(c.written.map((w) => w.text).join(""), "data: one\n\ndata: two\n\n");
+      const first = c.written.find((w) => w.text.includes("one"))!;
+      const second = c.written.find((w) => w.text.includes("two"))!;
+      assert.ok(second.at - first.at >= 150, "the first event is printed before the second exists");
+      const broken = io(env);
+      assert.equal(await runInvoke("my-endpoint", { file: request, deployment: "ssebroken" }, broken), 1);
+      assert.equal(broken.written.map((w) => w.text).join(""), "data: one\n\n");
+      assert.match(broken.errors[0]!, /^modelplane: the streamed answer broke off after 11 bytes \(.+\): the model stopped or went quiet/);
     });
     it("a missing request file is a clear error", async () => {
       const c = io(env);
