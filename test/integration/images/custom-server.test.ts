@@ -94,6 +94,15 @@ describe("custom-scoring server image (azureml-inference-server-http)", { timeou
     for (const d of tmpDirs) await fs.rm(d, { recursive: true, force: true });
   });
 
+  /** A code folder (removed after the suite) holding just `score.py`, readable by the server's uid 10001. */
+  const codeDirWith = async (scorePy: string): Promise<string> => {
+    const code = await fs.mkdtemp(path.join(os.tmpdir(), "modelplane-score-"));
+    tmpDirs.push(code);
+    await fs.chmod(code, 0o755);
+    await fs.writeFile(path.join(code, "score.py"), scorePy, { mode: 0o644 });
+    return code;
+  };
+
   test("builds from model-1's conda file, then reuses the same tag without rebuilding", { timeout: 25 * 60_000 }, async () => {
     const condaFile = path.join(model1, "environment/conda.yaml");
     const first = await ensureCustomServerImage({ condaFile, baseImage: BASE_IMAGE, log: (l) => console.error(l) });
@@ -147,12 +156,8 @@ describe("custom-scoring server image (azureml-inference-server-http)", { timeou
 
   test("streams the events of a run() that returns a generator through the modelplane gateway as the server yields them", { timeout: 3 * 60_000 }, async () => {
     assert.ok(tag, "image was not built");
-    const code = await fs.mkdtemp(path.join(os.tmpdir(), "modelplane-stream-score-"));
-    tmpDirs.push(code);
-    await fs.chmod(code, 0o755); // the server runs as uid 10001
     // Azure's way to stream from a scoring script: run() returns a flask Response over a generator.
-    await fs.writeFile(
-      path.join(code, "score.py"),
+    const code = await codeDirWith(
       [
         "import json",
         "import time",
@@ -171,7 +176,6 @@ describe("custom-scoring server image (azureml-inference-server-http)", { timeou
         "    return Response(events(), mimetype='text/event-stream')",
         "",
       ].join("\n"),
-      { mode: 0o644 },
     );
     const { id, port } = await runServer(tag, code, path.join(model1, "model"));
     const ready = await waitReady(id, port, 90_000);
@@ -219,14 +223,7 @@ describe("custom-scoring server image (azureml-inference-server-http)", { timeou
 
   test("a score.py whose init() raises never becomes ready; the error is in docker logs", { timeout: 3 * 60_000 }, async () => {
     assert.ok(tag, "image was not built");
-    const code = await fs.mkdtemp(path.join(os.tmpdir(), "modelplane-broken-score-"));
-    tmpDirs.push(code);
-    await fs.chmod(code, 0o755); // the server runs as uid 10001
-    await fs.writeFile(
-      path.join(code, "score.py"),
-      'def init():\n    raise RuntimeError("modelplane-test: init exploded on purpose")\n\n\ndef run(raw_data):\n    return []\n',
-      { mode: 0o644 },
-    );
+    const code = await codeDirWith('def init():\n    raise RuntimeError("modelplane-test: init exploded on purpose")\n\n\ndef run(raw_data):\n    return []\n');
     const { id, port } = await runServer(tag, code, path.join(model1, "model"));
     const ready = await waitReady(id, port, 60_000);
     assert.equal(ready.ready, false, "a failing init() must not pass readiness");
