@@ -403,6 +403,13 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.deepEqual(log, ["ended"]);
   });
 
+  it("streams the whole answer to a client that half-closed after its request, then closes", async () => {
+    const port = await start(streamer([]));
+    const seen = await raw(port, ["GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"], 600, 0, true);
+    assert.ok(seen.text.endsWith("3\r\ntwo\r\n0\r\n\r\n"), JSON.stringify(seen.text));
+    assert.equal(seen.closed, true, "nothing more can come from this client: the connection closes after the answer");
+  });
+
   it("streams to an HTTP/1.0 client up to the close, and to HEAD with no body", async () => {
     const port = await start(streamer([]));
     const old = await raw(port, ["GET /stream HTTP/1.0\r\n\r\n"], 600);

@@ -283,7 +283,8 @@ export class H1Connection implements ExchangeSink {
   /** @internal The streamed answer ended: the connection goes on as after any answer. */
   streamEnded(keepAlive: boolean): void {
     this.streamEvents = undefined;
-    if (!this.dead) this.answered(keepAlive);
+    // The client may have half-closed or the server begun closing while the body went out.
+    if (!this.dead) this.answered(keepAlive && !this.closing);
   }
 
   /** @internal The streamed answer was broken off: the connection is dropped (its writer already knows). */
