@@ -312,14 +312,15 @@ export class Gateway {
     if (out === undefined) {
       // The client is gone already (or was answered by the HTTP layer).
       stream.cancel(new ClientClosed());
-      this.logRequest(st);
+      st.streamError = "client_closed";
+      this.streamEnded(st, st.streamError);
       return;
     }
     stream.start({
       chunk: (piece) => out.write(piece),
       end: () => {
         out.end();
-        this.logRequest(st);
+        this.streamEnded(st, "complete");
       },
       error: (err) => {
         out.abort();
@@ -329,9 +330,14 @@ export class Gateway {
           st.streamError = "upstream_failed";
           if (st.instance !== undefined) runtime.markConnectionFailure(st.instance);
         }
-        this.logRequest(st);
+        this.streamEnded(st, st.streamError);
       },
     });
+  }
+
+  private streamEnded(st: RequestState, outcome: "complete" | NonNullable<RequestState["streamError"]>): void {
+    this.opts.metrics.streamedAnswers.labels({ endpoint: st.endpoint ?? "", deployment: st.deployment ?? "", outcome }).inc();
+    this.logRequest(st);
   }
 
   private async swagger(st: RequestState, runtime: DeploymentRuntime): Promise<void> {

@@ -122,6 +122,12 @@ export class GatewayMetrics {
     labelNames: ["endpoint", "deployment"] as const,
     registers: [this.registry],
   });
+  readonly streamedAnswers = new Counter({
+    name: "modelplane_gateway_streamed_answers_total",
+    help: "Answers relayed as streams (no content-length, still open after their head), by endpoint, deployment and how they ended (complete|client_closed|idle_timeout|upstream_failed)",
+    labelNames: ["endpoint", "deployment", "outcome"] as const,
+    registers: [this.registry],
+  });
   readonly healthyInstances = this.deploymentGauge("modelplane_gateway_healthy_instances", "Healthy instances per deployment", (d) => d.healthyCount());
 
   constructor(withProcessMetrics = false) {

@@ -453,6 +453,12 @@ describe("gateway streamed answers (no content-length: server-sent events, token
     assert.equal(e.status, 424);
     assert.equal(e.headers.get("ms-azureml-model-error-statuscode"), "500");
     assert.equal(await e.text(), "no tokens today");
+
+    // How the streams of this suite ended, by outcome (the gated one twice complete).
+    const metrics = await (await fetch(`${h.server.gatewayUrl}/metrics`)).text();
+    for (const [outcome, n] of [["complete", 2], ["client_closed", 1], ["idle_timeout", 1]] as const) {
+      assert.match(metrics, new RegExp(`^modelplane_gateway_streamed_answers_total\\{endpoint="chat",deployment="llm",outcome="${outcome}"\\} ${n}$`, "m"));
+    }
   });
 });
 
