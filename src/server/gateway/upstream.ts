@@ -168,7 +168,7 @@ class Exchange implements AnswerStream {
       this.resumeUpstream = resume;
       this.mayStream = true;
       // Decided once the read that brought the head is parsed (microtasks run after it).
-      queueMicrotask(this.decide);
+      queueMicrotask(() => this.decide());
     }
     return true;
   }
@@ -213,9 +213,9 @@ class Exchange implements AnswerStream {
    * resolves now and the rest is relayed. One that came whole in that read (most chunked JSON answers)
    * is buffered as usual: one write with its length to the client, no streaming cost.
    */
-  private readonly decide = (): void => {
+  private decide(): void {
     if (!this.settled && !this.streaming) this.beginStream();
-  };
+  }
 
   private beginStream(): void {
     this.streaming = true;
