@@ -202,7 +202,7 @@ export class Gateway {
         upstreamContentType: up.contentType,
       });
     }
-    if (up.stream !== undefined) return this.relay(st, runtime, up, up.stream);
+    if (up.stream !== undefined) return this.relay(st, up, up.stream);
     const out: ResponseHeaders = { "content-length": up.body.length };
     if (up.contentType !== undefined) out["content-type"] = up.contentType;
     this.send(st, up.status, out, up.body);
@@ -304,7 +304,7 @@ export class Gateway {
    * by the client. One log line when it ends or breaks off; the client then sees the body cut short
    * (no last chunk), as a status can no longer change.
    */
-  private relay(st: RequestState, runtime: DeploymentRuntime, up: UpstreamResponse, stream: AnswerStream): void {
+  private relay(st: RequestState, up: UpstreamResponse, stream: AnswerStream): void {
     const headers: ResponseHeaders = {};
     if (up.contentType !== undefined) headers["content-type"] = up.contentType;
     st.streamed = true;
@@ -326,10 +326,9 @@ export class Gateway {
         out.abort();
         if (err instanceof ClientClosed) st.streamError = "client_closed";
         else if (isTimeout(err)) st.streamError = "idle_timeout";
-        else {
-          st.streamError = "upstream_failed";
-          if (st.instance !== undefined) runtime.markConnectionFailure(st.instance);
-        }
+        // The instance answered, so it is not ejected (a generator that raised mid-stream breaks the
+        // connection too); its probes still watch it.
+        else st.streamError = "upstream_failed";
         this.streamEnded(st, st.streamError);
       },
     });

@@ -384,6 +384,8 @@ describe("gateway streamed answers (no content-length: server-sent events, token
         const t = setInterval(() => res.write(`data: ${"t".repeat(16 * 1024)}\n\n`), 1);
         res.on("close", () => clearInterval(t));
       }
+      // A generator that raises mid-stream: the model's server drops the connection.
+      if (ask.mode === "break") setTimeout(() => req.socket.destroy(), 50);
       // "stall": nothing more is sent.
     });
     key = await setupEndpoint(h, "chat", { llm: [model.url] }, { llm: 100 }, {}, { request_timeout_ms: 400, max_concurrent_requests_per_instance: 1, max_queue_wait_ms: 50 });
@@ -439,7 +441,7 @@ describe("gateway streamed answers (no content-length: server-sent events, token
     assert.equal(await next.text(), "data: first\n\ndata: second\n\n");
   });
 
-  it("cuts a stream silent for longer than request_timeout_ms (the client sees it incomplete) and buffers non-2xx answers into 424", async () => {
+  it("cuts a stream silent for longer than request_timeout_ms or broken off by the model (the client sees it incomplete; the instance stays in); buffers non-2xx answers into 424", async () => {
     const t0 = Date.now();
     const r = await open("stall");
     assert.equal(r.status, 200);
@@ -449,14 +451,25 @@ describe("gateway streamed answers (no content-length: server-sent events, token
     await sleep(50);
     assert.equal(logLines().at(-1)!.stream_error, "idle_timeout");
 
+    // A stream the model breaks off: cut for the client too; the instance stays in (the next request is served at once).
+    const broken = await open("break");
+    assert.equal(broken.status, 200);
+    await assert.rejects(broken.text());
+    await sleep(50);
+    assert.equal(logLines().at(-1)!.stream_error, "upstream_failed");
+    const next = await open("gated");
+    assert.equal(next.status, 200, "not ejected: a broken stream is the model's answer, not a failed connection");
+    openGate();
+    await next.text();
+
     const e = await open("error");
     assert.equal(e.status, 424);
     assert.equal(e.headers.get("ms-azureml-model-error-statuscode"), "500");
     assert.equal(await e.text(), "no tokens today");
 
-    // How the streams of this suite ended, by outcome (the gated one twice complete).
+    // How the streams of this suite ended, by outcome (the gated one three times complete).
     const metrics = await (await fetch(`${h.server.gatewayUrl}/metrics`)).text();
-    for (const [outcome, n] of [["complete", 2], ["client_closed", 1], ["idle_timeout", 1]] as const) {
+    for (const [outcome, n] of [["complete", 3], ["client_closed", 1], ["idle_timeout", 1], ["upstream_failed", 1]] as const) {
       assert.match(metrics, new RegExp(`^modelplane_gateway_streamed_answers_total\\{endpoint="chat",deployment="llm",outcome="${outcome}"\\} ${n}$`, "m"));
     }
   });

@@ -1,4 +1,4 @@
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -159,7 +159,8 @@ describe("upstream answers streamed as they arrive (mode \"stream\")", () => {
   }
 
   let origin = "";
-  it("starts an instance that answers in pieces", async () => {
+  // An instance that answers in pieces, by path.
+  before(async () => {
     const s = createServer((req, res) => {
       const url = req.url ?? "";
       req.resume();
