@@ -1,6 +1,6 @@
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { DeploymentRuntime } from "./deployment";
-import { exchange, type UpstreamPools } from "./upstream";
+import { drain, exchange, type UpstreamPools } from "./upstream";
 
 /** Default cap of mirrored copies in flight across the whole gateway. */
 export const DEFAULT_MIRROR_CONCURRENCY = 64;
@@ -41,9 +41,14 @@ export class Mirror {
     inst.outstanding++;
     const h = { ...headers, "azureml-model-deployment": deployment };
     // The copy's answer is only counted, never kept: a mirror's big answers cost no memory.
+    // A streamed answer is read to its end (timed by its silences, as for clients) before it counts.
     exchange(this.pools, inst.origin, inst.scoringPath, "POST", h, body, runtime.config.request_settings.request_timeout_ms, "discard")
+      .then(async (r) => {
+        if (r.stream) await drain(r.stream);
+        return r.status >= 200 && r.status < 300;
+      })
       .then(
-        (r) => (r.status >= 200 && r.status < 300 ? m.ok : m.error).inc(),
+        (ok) => (ok ? m.ok : m.error).inc(),
         () => m.error.inc(),
       )
       .finally(() => {

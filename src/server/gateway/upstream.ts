@@ -45,7 +45,9 @@ export interface UpstreamResponse {
 /**
  * What `exchange` does with an answer's body:
  * - "buffer": read it whole (within the pools' response limit);
- * - "discard": only count it (mirror copies and probes need the status alone);
+ * - "discard": only count it (mirror copies and probes need the status alone); one of unknown
+ *   length that stays open comes back as a `stream`, as in "stream" mode, for the caller to drain
+ *   (`drain`) or cancel, so a long stream is timed by its silences, not its length;
  * - "stream": a 2xx answer of unknown length (no content-length: chunked or ended by close, as
  *   server-sent events and token streams are) that is still open once the read bringing its head is
  *   parsed resolves then, and its body flows through `AnswerStream` (so does one that passes the
@@ -164,7 +166,7 @@ class Exchange implements AnswerStream {
     }
     this.contentType = n === 1 ? ct : undefined;
     // 204 and 205 never have a body; an answer with a length is complete soon and is buffered.
-    if (this.mode === "stream" && !hasLength && status >= 200 && status < 300 && status !== 204 && status !== 205) {
+    if (this.mode !== "buffer" && !hasLength && status >= 200 && status < 300 && status !== 204 && status !== 205) {
       this.resumeUpstream = resume;
       this.mayStream = true;
       // Decided once the read that brought the head is parsed (microtasks run after it).
@@ -179,8 +181,10 @@ class Exchange implements AnswerStream {
     if (this.size > this.limitBytes) {
       if (this.mayStream) {
         // Of unknown length and already past the limit: relayed, not buffered.
-        if (this.chunks === NO_CHUNKS) this.chunks = [];
-        this.chunks.push(chunk);
+        if (this.mode !== "discard") {
+          if (this.chunks === NO_CHUNKS) this.chunks = [];
+          this.chunks.push(chunk);
+        }
         this.beginStream();
         this.upstreamPaused = true;
         return false;
@@ -346,6 +350,11 @@ export function exchange(
   });
 }
 
+/** Reads a stream to its end, keeping nothing; rejects with its error when it breaks off. */
+export function drain(stream: AnswerStream): Promise<void> {
+  return new Promise((resolve, reject) => stream.start({ chunk: () => true, end: resolve, error: reject }));
+}
+
 /** The abort reason used by `exchange` when its timer fires. */
 export class UpstreamTimeout extends Error {
   constructor() {
@@ -380,6 +389,8 @@ export async function probe(pools: UpstreamPools, url: string, timeoutMs: number
   try {
     // Only the status counts: the body is discarded.
     const res = await exchange(pools, u.origin, u.pathname + u.search, "GET", {}, undefined, timeoutMs, "discard");
+    // A probe route that streams: its status is the answer.
+    res.stream?.cancel(new Error("probe answered"));
     if (res.status >= 200 && res.status < 300) return { ok: true };
     return { ok: false, error: `GET ${u.pathname} answered HTTP ${res.status}` };
   } catch (err) {

@@ -473,6 +473,39 @@ describe("gateway streamed answers (no content-length: server-sent events, token
       assert.match(metrics, new RegExp(`^modelplane_gateway_streamed_answers_total\\{endpoint="chat",deployment="llm",outcome="${outcome}"\\} ${n}$`, "m"));
     }
   });
+
+  it("reads a mirror's streamed answer to its end, timed by its silences: a copy that streams longer than request_timeout_ms counts as ok", async () => {
+    const main = await startUpstream("main");
+    const shadow = await startUpstream("shadow", (_req, res) => {
+      // 8 events 100 ms apart: 800 ms in all, twice the 400 ms request_timeout_ms.
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      let n = 0;
+      const t = setInterval(() => {
+        res.write(`data: ${n}\n\n`);
+        if (++n === 8) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 100);
+    });
+    try {
+      const mkey = await setupEndpoint(h, "mirrored", { main: [main.url], shadow: [shadow.url] }, { main: 100, shadow: 0 }, { shadow: 50 }, { request_timeout_ms: 400 });
+      for (let i = 0; i < 20; i++) {
+        const r = await fetch(`${h.server.gatewayUrl}/endpoints/mirrored/score`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${mkey}` }, body: "{}" });
+        assert.equal(r.status, 200);
+        await r.text();
+      }
+      await sleep(1500);
+      const metrics = await (await fetch(`${h.server.gatewayUrl}/metrics`)).text();
+      const count = (outcome: string): number => Number(new RegExp(`^modelplane_gateway_mirror_copies_total\\{endpoint="mirrored",deployment="shadow",outcome="${outcome}"\\} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
+      assert.ok(count("ok") >= 3, `about half of 20 requests mirrored, all ok: ${count("ok")}`);
+      assert.equal(count("error"), 0);
+      assert.equal(shadow.hits, count("ok"));
+    } finally {
+      await main.close();
+      await shadow.close();
+    }
+  });
 });
 
 describe("gateway request bodies", () => {

@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exchange, isTimeout, UpstreamPools, UpstreamTooLarge } from "../../../src/server/gateway/upstream";
+import { drain, exchange, isTimeout, UpstreamPools, UpstreamTooLarge } from "../../../src/server/gateway/upstream";
 import { pathSegments } from "../../../src/server/http/request";
 
 describe("upstream exchange (undici dispatch)", () => {
@@ -79,11 +79,12 @@ describe("upstream answers past the response limit", () => {
     }
   });
 
-  it("takes an answer of exactly the limit, cuts a longer or endless one at once (UpstreamTooLarge, connection dropped), and only counts a discarded body", async () => {
+  it("takes an answer of exactly the limit, cuts a longer or endless one at once (UpstreamTooLarge, connection dropped), and only counts a discarded body (drained as a stream when of unknown length)", async () => {
     const s = createServer((req, res) => {
-      res.writeHead(200, { "content-type": "text/plain" });
+      res.writeHead(200, { "content-type": "text/plain", ...(req.url === "/over-length" ? { "content-length": "1001" } : {}) });
       if (req.url === "/exact") return void res.end("x".repeat(1000));
       if (req.url === "/over") return void res.end("x".repeat(1001));
+      if (req.url === "/over-length") return void res.end("x".repeat(1001));
       // /endless: a model that streams without end.
       const t = setInterval(() => res.write("y".repeat(100)), 1);
       res.on("close", () => clearInterval(t));
@@ -111,7 +112,11 @@ describe("upstream answers past the response limit", () => {
 
     const discarded = await exchange(pools, origin, "/exact", "GET", {}, undefined, 5000, "discard");
     assert.deepEqual([discarded.status, discarded.body.length, discarded.contentType], [200, 0, "text/plain"]);
-    await assert.rejects(exchange(pools, origin, "/over", "GET", {}, undefined, 5000, "discard"), tooLarge);
+    await assert.rejects(exchange(pools, origin, "/over-length", "GET", {}, undefined, 5000, "discard"), tooLarge);
+    // Of unknown length and past the limit: a discarded answer comes back as a stream, drained keeping nothing.
+    const unknown = await exchange(pools, origin, "/over", "GET", {}, undefined, 5000, "discard");
+    assert.ok(unknown.stream);
+    await drain(unknown.stream);
   });
 });
 
