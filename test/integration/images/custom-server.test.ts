@@ -156,27 +156,8 @@ describe("custom-scoring server image (azureml-inference-server-http)", { timeou
 
   test("streams the events of a run() that returns a generator through the modelplane gateway as the server yields them", { timeout: 3 * 60_000 }, async () => {
     assert.ok(tag, "image was not built");
-    // Azure's way to stream from a scoring script: run() returns a flask Response over a generator.
-    const code = await codeDirWith(
-      [
-        "import json",
-        "import time",
-        "from flask import Response",
-        "",
-        "def init():",
-        "    pass",
-        "",
-        "def run(raw_data):",
-        "    words = json.loads(raw_data)['prompt'].split()",
-        "    def events():",
-        "        for w in words:",
-        "            yield 'data: ' + json.dumps({'token': w}) + '\\n\\n'",
-        "            time.sleep(0.4)",
-        "        yield 'data: [DONE]\\n\\n'",
-        "    return Response(events(), mimetype='text/event-stream')",
-        "",
-      ].join("\n"),
-    );
+    // examples/streaming: run() returns a flask Response over a generator (Azure's way to stream), 0.4 s per token.
+    const code = path.join(root, "examples/streaming/onlinescoring");
     const { id, port } = await runServer(tag, code, path.join(model1, "model"));
     const ready = await waitReady(id, port, 90_000);
     assert.ok(ready.ready, `server not ready (exit code ${ready.exitCode}); logs:\n${await logsOf(id)}`);
