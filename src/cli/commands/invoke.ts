@@ -70,7 +70,10 @@ export async function runInvoke(endpoint: string, opts: InvokeOptions, io: Comma
       }
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError(`the streamed answer broke off after ${bytes} bytes (${cause?.code ?? cause?.message ?? (err as Error).message}): the model stopped or went quiet for longer than its request_timeout_ms, or the gateway closed`);
+      throw new CliError(
+        `the streamed answer broke off after ${bytes} bytes (${cause?.code ?? cause?.message ?? (err as Error).message}): the model stopped or went quiet for longer than its request_timeout_ms. ` +
+          `Look for the error in the deployment's container logs (docker logs <container>), or raise request_settings.request_timeout_ms in its deployment YAML if the model pauses longer between pieces`,
+      );
     }
     io.write(decoder.decode());
     return 0;

@@ -48,9 +48,8 @@ class RequestState {
   mirrored: boolean | undefined = undefined;
   instance: Instance | undefined = undefined;
   upstream_status: number | undefined = undefined;
-  /** The answer was streamed; `streamError` says why it broke off, when it did. */
-  streamed = false;
-  streamError: "client_closed" | "idle_timeout" | "upstream_failed" | undefined = undefined;
+  /** How a streamed answer ended (undefined: not streamed, or not ended yet). */
+  streamOutcome: StreamOutcome | undefined = undefined;
   /** Answer with `connection: close` (after refusing a body). */
   close = false;
 
@@ -78,6 +77,9 @@ interface PairSeries {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** How a streamed answer ended: whole, or why it broke off (the access log's `stream_error`). */
+type StreamOutcome = "complete" | "client_closed" | "idle_timeout" | "upstream_failed";
 
 /** Why a streamed answer was cancelled: its client went away. */
 class ClientClosed extends Error {
@@ -266,9 +268,8 @@ export class Gateway {
         st.instance = inst;
         inst.outstanding++;
         try {
-          const up = target
-            ? await exchange(this.opts.pools, inst.origin, target.path, target.method, headers, target.method === "GET" ? undefined : body, timeoutMs, "stream")
-            : await exchange(this.opts.pools, inst.origin, inst.scoringPath, "POST", headers, body, timeoutMs, "stream");
+          const method = target?.method ?? "POST";
+          const up = await exchange(this.opts.pools, inst.origin, target?.path ?? inst.scoringPath, method, headers, method === "GET" ? undefined : body, timeoutMs, "stream");
           st.upstream_status = up.status;
           if (up.stream) {
             streaming = true;
@@ -307,13 +308,11 @@ export class Gateway {
   private relay(st: RequestState, up: UpstreamResponse, stream: AnswerStream): void {
     const headers: ResponseHeaders = {};
     if (up.contentType !== undefined) headers["content-type"] = up.contentType;
-    st.streamed = true;
     const out = st.res.stream(up.status, st.headers(headers), { drain: () => stream.resume(), closed: () => stream.cancel(new ClientClosed()) });
     if (out === undefined) {
       // The client is gone already (or was answered by the HTTP layer).
       stream.cancel(new ClientClosed());
-      st.streamError = "client_closed";
-      this.streamEnded(st, st.streamError);
+      this.streamEnded(st, "client_closed");
       return;
     }
     stream.start({
@@ -324,17 +323,15 @@ export class Gateway {
       },
       error: (err) => {
         out.abort();
-        if (err instanceof ClientClosed) st.streamError = "client_closed";
-        else if (isTimeout(err)) st.streamError = "idle_timeout";
-        // The instance answered, so it is not ejected (a generator that raised mid-stream breaks the
-        // connection too); its probes still watch it.
-        else st.streamError = "upstream_failed";
-        this.streamEnded(st, st.streamError);
+        // The instance answered, so "upstream_failed" does not eject it (a generator that raised
+        // mid-stream breaks the connection too); its probes still watch it.
+        this.streamEnded(st, err instanceof ClientClosed ? "client_closed" : isTimeout(err) ? "idle_timeout" : "upstream_failed");
       },
     });
   }
 
-  private streamEnded(st: RequestState, outcome: "complete" | NonNullable<RequestState["streamError"]>): void {
+  private streamEnded(st: RequestState, outcome: StreamOutcome): void {
+    st.streamOutcome = outcome;
     this.opts.metrics.streamedAnswers.labels({ endpoint: st.endpoint ?? "", deployment: st.deployment ?? "", outcome }).inc();
     this.logRequest(st);
   }
@@ -420,7 +417,8 @@ export class Gateway {
     if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
     if (st.instance !== undefined) line += st.instance.logField;
     if (st.upstream_status !== undefined) line += `,"upstream_status":${st.upstream_status}`;
-    if (st.streamed) line += st.streamError === undefined ? `,"streamed":true` : `,"streamed":true,"stream_error":"${st.streamError}"`;
+    const so = st.streamOutcome;
+    if (so !== undefined) line += so === "complete" ? `,"streamed":true` : `,"streamed":true,"stream_error":"${so}"`;
     this.opts.accessLog(`${line}}`);
   }
 

@@ -5,8 +5,8 @@ export const DEFAULT_RESPONSE_LIMIT_BYTES = 100 * 1024 * 1024;
 
 /**
  * Keep-alive connection pools, one per instance origin, shared by all routing tables, and the
- * largest answer any exchange reads from an instance (answers are buffered whole: a model that
- * streams without end must not take the gateway's memory, and with it every endpoint, down).
+ * largest answer any exchange buffers from an instance (a model that answers without end must not
+ * take the gateway's memory, and with it every endpoint, down; streamed answers are not buffered).
  */
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
@@ -83,10 +83,18 @@ export interface AnswerStream {
 
 const NO_CHUNKS: Buffer[] = [];
 const EMPTY = Buffer.alloc(0);
-const CONTENT_TYPE = "content-type";
 /** The sink of a stream cancelled before it started. */
 const IGNORED: AnswerSink = { chunk: () => false, end: () => {}, error: () => {} };
-const CONTENT_LENGTH = "content-length";
+
+/** Whether a raw header name is `lower` (a lower-case name), compared case-insensitively without decoding it. */
+function isHeader(name: Buffer, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
 
 /**
  * undici dispatch handler of one exchange: collects the body into a Buffer (or only counts it when
@@ -158,11 +166,10 @@ class Exchange implements AnswerStream {
     let hasLength = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      // "content-type" and "content-length" are 12 and 14 bytes: compare only when the length matches.
-      if (name.length === 12 && name.toString("latin1").toLowerCase() === CONTENT_TYPE) {
+      if (isHeader(name, "content-type")) {
         n++;
         ct = raw[i + 1]!.toString("latin1");
-      } else if (name.length === 14 && name.toString("latin1").toLowerCase() === CONTENT_LENGTH) hasLength = true;
+      } else if (isHeader(name, "content-length")) hasLength = true;
     }
     this.contentType = n === 1 ? ct : undefined;
     // 204 and 205 never have a body; an answer with a length is complete soon and is buffered.

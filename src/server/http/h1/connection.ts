@@ -234,8 +234,7 @@ export class H1Connection implements ExchangeSink {
     if (req.responded || this.dead || this.queue[0] !== req) return;
     req.responded = true;
     req.status = status;
-    // A body not read to its end leaves the stream mid-message: the connection cannot be reused.
-    const keepAlive = req.keepAlive && req.complete && !this.closing && headers.connection !== "close";
+    const keepAlive = this.keepsAlive(req, headers);
     // 1xx, 204 and 304 answers carry neither a body nor a length (RFC 9110 8.6).
     const bodiless = status === 204 || status === 304 || status < 200;
     if (bodiless) {
@@ -272,12 +271,19 @@ export class H1Connection implements ExchangeSink {
     req.responded = true;
     req.status = status;
     const chunked = req.http11;
-    const keepAlive = chunked && req.keepAlive && req.complete && !this.closing && headers.connection !== "close";
+    // An HTTP/1.0 client learns where the body ends only from the close.
+    const keepAlive = chunked && this.keepsAlive(req, headers);
     delete headers["content-length"];
     if (chunked) headers["transfer-encoding"] = "chunked";
     this.socket.write(responseHead(status, headers, this.ctx.dateLine(), keepAlive ? this.ctx.keepAliveLines : CONNECTION_CLOSE), "latin1");
     this.streamEvents = events;
-    return new StreamedBody(this, this.socket, chunked, req.method === "HEAD", keepAlive);
+    return new StreamedBody(this, chunked, req.method === "HEAD", keepAlive);
+  }
+
+  /** Whether the connection stays open after this answer. */
+  private keepsAlive(req: H1Request, headers: ResponseHeaders): boolean {
+    // A body not read to its end leaves the stream mid-message: the connection cannot be reused.
+    return req.keepAlive && req.complete && !this.closing && headers.connection !== "close";
   }
 
   /** @internal The streamed answer ended: the connection goes on as after any answer. */
@@ -398,14 +404,13 @@ class StreamedBody implements BodyWriter {
 
   constructor(
     private readonly conn: H1Connection,
-    private readonly socket: Socket,
     private readonly chunked: boolean,
     private readonly headOnly: boolean,
     private readonly keepAlive: boolean,
   ) {}
 
   write(piece: Buffer): boolean {
-    const s = this.socket;
+    const s = this.conn.socket;
     if (this.done || s.destroyed) return false;
     // An empty chunk would read as the last one.
     if (piece.length === 0 || this.headOnly) return true;
@@ -421,7 +426,8 @@ class StreamedBody implements BodyWriter {
   end(): void {
     if (this.done) return;
     this.done = true;
-    if (this.chunked && !this.headOnly && !this.socket.destroyed) this.socket.write(LAST_CHUNK, "latin1");
+    const s = this.conn.socket;
+    if (this.chunked && !this.headOnly && !s.destroyed) s.write(LAST_CHUNK, "latin1");
     this.conn.streamEnded(this.keepAlive);
   }
 
