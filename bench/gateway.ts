@@ -181,6 +181,23 @@ const PIN = CORES >= 2 && HAVE_TASKSET;
 const LOAD_CORE = "0";
 const PROXY_CORE = "1";
 const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => existsSync(p));
+/**
+ * Paced runs keep both cores awake: a virtual machine halts an idle vCPU and waking it again (an
+ * interrupt through the hypervisor) can take milliseconds, so at a paced rate, where each hop of a
+ * request may find its core idle, the p99 would measure the hypervisor rather than the proxy (nginx
+ * alone adds ~5 ms that way on a Firecracker VM, ~1 ms with the cores awake). A SCHED_IDLE busy loop
+ * per core keeps it from halting and yields to any other task at once; its CPU time is not counted
+ * for anyone. `--idle-cores` turns it off; each paced round also runs nginx with idle cores as a control.
+ */
+const AWAKE = PIN && !flag("idle-cores") && spawnSync("chrt", ["-i", "0", "true"]).status === 0;
+
+/** Starts a SCHED_IDLE busy loop on each core (see AWAKE); the returned function stops them. */
+function keepCoresAwake(): () => void {
+  const spinners = [LOAD_CORE, PROXY_CORE].map((core) => spawn("chrt", ["-i", "0", "taskset", "-c", core, "sh", "-c", "while :; do :; done"], { stdio: "ignore" }));
+  return () => {
+    for (const s of spinners) s.kill("SIGKILL");
+  };
+}
 
 function pinned(core: string, cmd: string, args: string[]): [string, string[]] {
   return PIN ? ["taskset", ["-c", core, cmd, ...args]] : [cmd, args];
@@ -460,6 +477,8 @@ async function main(): Promise<void> {
   if (PIN) spawnSync("taskset", ["-a", "-p", "-c", LOAD_CORE, String(process.pid)]);
   const dir = mkdtempSync(path.join(tmpdir(), "mp-bench-"));
   const children: ChildProcess[] = [];
+  /** Stops the paced runs' busy loops (see AWAKE), also when a run throws. */
+  let stopSpinners = (): void => {};
   const start = (core: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess => {
     const [c, a] = pinned(core, cmd, args);
     const child = spawn(c, a, { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
@@ -528,6 +547,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
         ? `pinning: load generator + upstream on core ${LOAD_CORE}, proxy under test (nginx worker_processes 1 / gateway) on core ${PROXY_CORE}`
         : `pinning: off (${CORES} core(s)${HAVE_TASKSET ? "" : ", no taskset"}); figures are less comparable`,
     );
+    if (PIN) console.log(AWAKE ? "paced runs: both cores kept awake (SCHED_IDLE busy loops), with nginx on idle cores as a control" : "paced runs: cores left idle between requests (--idle-cores, or no chrt)");
     console.log(`gateway: ${RUNTIME === "tsx" ? "node --import tsx" : "esbuild bundle"} of ${SERVER_ROOT}, node flags: ${SERVER_NODE_FLAGS.join(" ") || "(none)"}`);
 
     if (PROFILE_DIR) {
@@ -579,12 +599,23 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     // (Pacing targets side by side in one loader would overload the load core and measure the loader.)
     const half = Math.floor(gateway.rps / 2);
     const floorOwnHalf = Math.floor(floorSat.rps / 2);
-    const pacedRounds: { direct: Result; nginx: Result; floor: Result; gateway: Result; directAtFloorHalf: Result; floorAtOwnHalf: Result }[] = [];
+    const pacedRounds: {
+      direct: Result;
+      nginx: Result;
+      floor: Result;
+      gateway: Result;
+      directAtFloorHalf: Result;
+      floorAtOwnHalf: Result;
+      /** The control for AWAKE: direct and nginx at the same rate with the cores left to halt. */
+      directIdleCores?: Result;
+      nginxIdleCores?: Result;
+    }[] = [];
     const pacedNames = { nginx: "nginx", floor: "node floor", gateway: "gateway" } as const;
     // The floor sat idle through the saturation rounds (its upstream connections timed out): every
     // proxy gets a paced warm-up first, so round 1 measures none of them cold.
     for (const t of ["nginx", "floor", "gateway"] as const) await measure("warm-up", t, WARMUP_S, half);
     for (let i = 0; i < ROUNDS; i++) {
+      if (AWAKE) stopSpinners = keepCoresAwake();
       const d = await paced(`direct @${half}/s`, "direct", half);
       // The three proxies take turns going first.
       const order = (["nginx", "floor", "gateway"] as const).map((_, j, all) => all[(i + j) % all.length]!);
@@ -594,11 +625,16 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       // The floor by the goal's own definition: direct and the floor at half the floor's saturation rate.
       const df = await paced(`direct @${floorOwnHalf}/s`, "direct", floorOwnHalf);
       const fo = await paced(`node floor @${floorOwnHalf}/s`, "floor", floorOwnHalf);
-      pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g, directAtFloorHalf: df, floorAtOwnHalf: fo });
+      stopSpinners();
+      stopSpinners = () => {};
+      const di = AWAKE ? await paced(`direct @${half}/s, idle cores`, "direct", half) : undefined;
+      const ni = AWAKE ? await paced(`nginx @${half}/s, idle cores`, "nginx", half) : undefined;
+      pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g, directAtFloorHalf: df, floorAtOwnHalf: fo, directIdleCores: di, nginxIdleCores: ni });
       const fig = (x: Result, base?: Result): string => `${x.p99.toFixed(2)}${base ? ` (+${(x.p99 - base.p99).toFixed(2)})` : ""} ms, steal ${x.steal}`;
       console.log(
         `paced round ${i + 1}/${ROUNDS} @${half}/s, p99: direct ${fig(d)}; nginx ${fig(n, d)}; node floor ${fig(f, d)}; gateway ${fig(g, d)}, its core ${busy(g, half)} busy; ` +
-          `@${floorOwnHalf}/s: direct ${fig(df)}; node floor ${fig(fo, df)}, its core ${busy(fo, floorOwnHalf)} busy`,
+          `@${floorOwnHalf}/s: direct ${fig(df)}; node floor ${fig(fo, df)}, its core ${busy(fo, floorOwnHalf)} busy` +
+          (di && ni ? `; idle cores @${half}/s: direct ${fig(di)}; nginx ${fig(ni, di)}` : ""),
       );
     }
     const directHalf = medianResult(pacedRounds.map((r) => r.direct));
@@ -609,7 +645,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     const floorOwn = medianResult(pacedRounds.map((r) => r.floorAtOwnHalf));
     type PacedRun = keyof (typeof pacedRounds)[number];
     /** A proxy's added p99 over its direct run, per paced round. */
-    const addedPerRound = (proxy: PacedRun, base: PacedRun): number[] => pacedRounds.map((r) => r[proxy].p99 - r[base].p99);
+    const addedPerRound = (proxy: PacedRun, base: PacedRun): number[] => pacedRounds.map((r) => (r[proxy]?.p99 ?? NaN) - (r[base]?.p99 ?? NaN));
     const peak = rssMb(server.pid!);
     let heap = "";
     try {
@@ -657,6 +693,12 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     console.log(
       `controls at the same rate (medians of the same rounds): nginx adds ${nginxAdded.toFixed(2)} ms to the p99 (its core ${busy(nginxHalf, half)} busy); the Node floor (the gateway's HTTP parts, no features) adds ${floorAdded.toFixed(2)} ms (its core ${busy(floorHalf, half)} busy)`,
     );
+    if (AWAKE) {
+      const idleRounds = addedPerRound("nginxIdleCores", "directIdleCores");
+      console.log(
+        `paced runs kept both cores awake (a SCHED_IDLE busy loop per core; --idle-cores to turn off); the control with the cores left to halt: nginx adds ${median(idleRounds).toFixed(2)} ms to the p99 (per round ${idleRounds.map((x) => x.toFixed(2)).join(", ")} ms), against ${nginxAdded.toFixed(2)} ms awake: the rest is this VM waking halted vCPUs`,
+      );
+    }
     const floorOwnRounds = addedPerRound("floorAtOwnHalf", "directAtFloorHalf");
     const floorOwnAdded = median(floorOwnRounds);
     console.log(
@@ -667,9 +709,10 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       `CPU per request of the proxy under test (saturation medians): nginx ${ngxR.cpuUs?.toFixed(0)} us, gateway ${gateway.cpuUs?.toFixed(0)} us; nginx's throughput is bound by the load core when it stays near direct's`,
     );
     console.log(`gateway/direct throughput ${pct(gateway.rps / direct.rps)}; gateway RSS idle ${idleRss.toFixed(0)} MB, peak (VmHWM) ${peak.hwm.toFixed(0)} MB${heap}`);
-    const bad = [...rows, ...rounds.flatMap((r) => Object.values(r)), ...pacedRounds.flatMap((r) => Object.values(r))].filter((r) => r.errors > 0 || r.non2xx > 0);
+    const bad = [...rows, ...rounds.flatMap((r) => Object.values(r)), ...pacedRounds.flatMap((r) => Object.values(r).filter((x): x is Result => x !== undefined))].filter((r) => r.errors > 0 || r.non2xx > 0);
     if (bad.length > 0) console.log(`WARNING: errors or non-2xx answers in: ${[...new Set(bad.map((r) => r.name))].join(", ")}`);
   } finally {
+    stopSpinners();
     for (const c of children) c.kill("SIGTERM");
     await sleep(300);
     rmSync(dir, { recursive: true, force: true });
