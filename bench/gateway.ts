@@ -17,7 +17,7 @@
 // which does not depend on which core is the bottleneck.
 // The paced runs (added p99 at half the gateway's saturation rate) also go in rounds: direct, then nginx and
 // the proxies (taking turns going first). Two controls run at the same rate: nginx, what a proxy adds on
-// this host at all, and the Node floor (NODE_FLOOR), what the gateway's HTTP parts add before any of
+// this host at all, and the Node floor (bench/node-floor.ts), what the gateway's HTTP parts add before any of
 // its features. Each paced run prints the CPU steal of both cores and the gateway's share of its core.
 // The floor is also held to the goal's own definition (saturated in every round, then paced at half its
 // own saturation rate against direct at that rate): what the platform alone achieves on this host.
@@ -81,37 +81,6 @@ s.keepAliveTimeout = 60000;
 s.listen(Number(process.argv[1]), "127.0.0.1");
 `;
 
-/**
- * The second control, the Node floor: a proxy on the gateway's own parts (node:net with http-parser-js
- * in, undici's Pool.dispatch out) doing nothing else: no auth, routing, limits, metrics or log. What it
- * adds is the platform's share of the gateway's cost; the rest is the gateway's features.
- */
-const NODE_FLOOR = `
-const net = require("node:net");
-const { HTTPParser } = require("http-parser-js");
-const { Pool } = require("undici");
-const pool = new Pool("http://127.0.0.1:" + process.argv[2], { connections: 256, pipelining: 1 });
-net.createServer({ noDelay: true }, (sock) => {
-  const parser = new HTTPParser(HTTPParser.REQUEST);
-  let chunks = [];
-  parser[HTTPParser.kOnHeadersComplete] = () => { chunks = []; };
-  parser[HTTPParser.kOnBody] = (b, start, len) => { chunks.push(Buffer.from(b.subarray(start, start + len))); };
-  parser[HTTPParser.kOnMessageComplete] = () => {
-    const body = Buffer.concat(chunks);
-    const out = [];
-    pool.dispatch({ path: "/score", method: "POST", headers: { "content-type": "application/json" }, body }, {
-      onConnect() {}, onHeaders(status) { this.status = status; return true; }, onData(c) { out.push(c); return true; },
-      onComplete() {
-        const b = Buffer.concat(out);
-        sock.write(Buffer.concat([Buffer.from("HTTP/1.1 " + this.status + " OK\\r\\ncontent-type: application/json\\r\\ncontent-length: " + b.length + "\\r\\n\\r\\n", "latin1"), b]));
-      },
-      onError() { sock.destroy(); },
-    });
-  };
-  sock.on("data", (d) => parser.execute(d));
-  sock.on("error", () => {});
-}).listen(Number(process.argv[1]), "127.0.0.1");
-`;
 
 /**
  * Node load generator (own process): closed loop, or paced at `rate` req/s; prints JSON {lat (us), errors, non2xx, secs}.
@@ -376,12 +345,12 @@ interface EsbuildModule {
   build(o: Record<string, unknown>): Promise<unknown>;
 }
 
-/** Bundles the server entry of `root` with esbuild (better-sqlite3 stays a native require). */
-async function bundleServer(root: string, outfile: string): Promise<void> {
+/** Bundles the server entry of `root` (or another entry point) with esbuild (better-sqlite3 stays a native require). */
+async function bundleServer(root: string, outfile: string, entry = path.join(root, "src/server/run.ts")): Promise<void> {
   // esbuild ships with tsx; resolved from the repo so no extra dependency is needed.
   const mod = (await import(require.resolve("esbuild", { paths: [path.dirname(require.resolve("tsx/package.json")), ROOT] }))) as EsbuildModule & { default?: EsbuildModule };
   const esbuild = mod.default ?? mod;
-  await esbuild.build({ entryPoints: [path.join(root, "src/server/run.ts")], bundle: true, platform: "node", target: "node20", external: ["better-sqlite3"], outfile, logLevel: "warning" });
+  await esbuild.build({ entryPoints: [entry], bundle: true, platform: "node", target: "node20", external: ["better-sqlite3"], outfile, logLevel: "warning" });
 }
 
 type ManagementCall = (method: string, p: string, body?: unknown) => Promise<Record<string, unknown>>;
@@ -492,7 +461,9 @@ async function main(): Promise<void> {
       await waitUp(`http://127.0.0.1:${up}/`);
       return await sideBySide(dir, start, up);
     }
-    const floor = start(PROXY_CORE, process.execPath, [...flagList(GATEWAY_FLAGS), "-e", NODE_FLOOR, String(flr), String(up)], { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") });
+    // The second control, the Node floor (bench/node-floor.ts): the gateway's HTTP parts and nothing else.
+    await bundleServer(ROOT, path.join(dir, "floor.js"), path.join(ROOT, "bench/node-floor.ts"));
+    const floor = start(PROXY_CORE, process.execPath, [...flagList(GATEWAY_FLAGS), path.join(dir, "floor.js"), String(flr), String(up)]);
     writeFileSync(
       path.join(dir, "nginx.conf"),
       `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;

@@ -31,7 +31,7 @@ const PIN_HEADER = "azureml-model-deployment";
 /** Request headers passed on to the model (never authorization). */
 const FORWARDED = ["content-type", "accept", "accept-language", "user-agent"];
 /** Transport errors where the request surely did not reach the model, so one retry elsewhere is safe. */
-const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN", "UPSTREAM_CONNECT_TIMEOUT"]);
 
 export interface GatewayOptions {
   pools: UpstreamPools;

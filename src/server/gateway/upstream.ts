@@ -1,4 +1,5 @@
-import { Pool } from "undici";
+import type { ExchangeHandler } from "../http/client/connection";
+import { OriginPool } from "../http/client/origin-pool";
 
 /** Default cap on an instance's answer: 100 MiB, as the request body limit. */
 export const DEFAULT_RESPONSE_LIMIT_BYTES = 100 * 1024 * 1024;
@@ -9,26 +10,27 @@ export const DEFAULT_RESPONSE_LIMIT_BYTES = 100 * 1024 * 1024;
  * take the gateway's memory, and with it every endpoint, down; streamed answers are not buffered).
  */
 export class UpstreamPools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, OriginPool>();
   private closed = false;
 
   /** @param responseLimitBytes largest answer read from an instance; past it the exchange fails with UpstreamTooLarge. */
   constructor(readonly responseLimitBytes = DEFAULT_RESPONSE_LIMIT_BYTES) {}
 
-  get(origin: string): Pool {
+  get(origin: string): OriginPool {
     let p = this.pools.get(origin);
     if (!p) {
       if (this.closed) throw new Error("upstream pools are closed");
-      p = new Pool(origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, connectTimeout: 5_000 });
+      p = new OriginPool(origin, { connections: 256, idleTimeoutMs: 30_000, connectTimeoutMs: 5_000 });
       this.pools.set(origin, p);
     }
     return p;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.pools.values()].map((p) => p.destroy()));
+    for (const p of this.pools.values()) p.close();
     this.pools.clear();
+    return Promise.resolve();
   }
 }
 
@@ -86,24 +88,19 @@ const EMPTY = Buffer.alloc(0);
 /** The sink of a stream cancelled before it started. */
 const IGNORED: AnswerSink = { chunk: () => false, end: () => {}, error: () => {} };
 
-/** Whether a raw header name is `lower` (a lower-case name), compared case-insensitively without decoding it. */
-function isHeader(name: Buffer, lower: string): boolean {
-  if (name.length !== lower.length) return false;
-  for (let i = 0; i < name.length; i++) {
-    const c = name[i]!;
-    if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
+/** Whether header name `name` is `lower` (a lower-case name), compared case-insensitively. */
+function isHeader(name: string, lower: string): boolean {
+  return name.length === lower.length && (name === lower || name.toLowerCase() === lower);
 }
 
 /**
- * undici dispatch handler of one exchange: collects the body into a Buffer (or only counts it when
+ * The handler of one exchange: collects the body into a Buffer (or only counts it when
  * discarded, or relays it as an AnswerStream), no Node stream, no AbortController. Settles exactly
  * once: with the response, the transport error, UpstreamTimeout, or UpstreamTooLarge (then the
  * connection is dropped, not reused). A streamed answer settles at its head; its end or failure then
  * goes to the sink.
  */
-class Exchange implements AnswerStream {
+class Exchange implements AnswerStream, ExchangeHandler {
   status = 0;
   contentType: string | undefined = undefined;
   private chunks: Buffer[] = NO_CHUNKS;
@@ -159,7 +156,7 @@ class Exchange implements AnswerStream {
     else this.abort = abort;
   }
 
-  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+  onHeaders(status: number, raw: readonly string[], resume: () => void): boolean {
     this.status = status;
     let ct: string | undefined;
     let n = 0;
@@ -168,7 +165,7 @@ class Exchange implements AnswerStream {
       const name = raw[i]!;
       if (isHeader(name, "content-type")) {
         n++;
-        ct = raw[i + 1]!.toString("latin1");
+        ct = raw[i + 1]!;
       } else if (isHeader(name, "content-length")) hasLength = true;
     }
     this.contentType = n === 1 ? ct : undefined;
@@ -350,7 +347,7 @@ export function exchange(
     const pool = pools.get(origin);
     const handler = new Exchange(resolve, reject, timeoutMs, pools.responseLimitBytes, mode);
     try {
-      pool.dispatch({ path, method, headers, body, headersTimeout: 0, bodyTimeout: 0 }, handler);
+      pool.dispatch({ path, method, headers, body }, handler);
     } catch (err) {
       handler.onError(err as Error);
     }
