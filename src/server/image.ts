@@ -5,7 +5,7 @@ import { ensureImage, type ImageBuildResult } from "../images/build";
 const REPO_ROOT = path.resolve(__dirname, "../..");
 /**
  * Packages the server loads at run time; their dependencies follow. Everything else (the server, the
- * spec module, commander, http-parser-js, jose, prom-client, undici, yaml, zod) is in the esbuild bundle app/server.js;
+ * spec module, commander, http-parser-js, jose, prom-client, yaml, zod) is in the esbuild bundle app/server.js;
  * better-sqlite3 stays outside it for its native addon.
  */
 const RUNTIME_PACKAGES = ["better-sqlite3"];

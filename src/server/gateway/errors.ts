@@ -75,7 +75,7 @@ export function sanitize(value: string, max = 64): string {
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 
-/** Classifies an upstream failure (undici's transport errors, an answer past the limit) into a GatewayError. */
+/** Classifies an upstream failure (the upstream client's transport errors, an answer past the limit) into a GatewayError. */
 export function upstreamFailure(err: unknown, timedOut: boolean, timeoutMs: number): GatewayError {
   if (err instanceof GatewayError) return err;
   if (timedOut) return new GatewayError("request_timeout", `the model did not answer within request_timeout_ms (${timeoutMs} ms)`);

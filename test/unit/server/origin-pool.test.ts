@@ -156,6 +156,22 @@ describe("OriginPool (the gateway's HTTP/1.1 client)", () => {
     assert.equal(inst.connections, 3, "idle 1.1 s, past 2 s less 1 s: a new connection");
   });
 
+  it("runs an exchange again on a new connection when a reused one closes before any answer byte (the instance closed it as idle); a new connection doing that fails", async () => {
+    const { inst, pool } = await setUp((head, s, n) => {
+      // The second request arrives on a connection the instance has just given up on.
+      if (n === 2 || head.startsWith("GET /always-drops")) s.destroy();
+      else s.write(OK);
+    });
+    assert.equal((await run(pool)).status, 200);
+    const again = await run(pool, { method: "POST", path: "/score", body: Buffer.from("{}") });
+    assert.deepEqual([again.status, again.error], [200, undefined]);
+    assert.equal(inst.connections, 2);
+    assert.match(inst.heads[2]!, /^POST \/score /, "the same request went out again");
+    const dropped = await run(pool, { path: "/always-drops" });
+    assert.equal(dropped.error?.code, "UPSTREAM_CLOSED");
+    assert.equal(inst.heads.filter((h) => h.startsWith("GET /always-drops")).length, 2, "once on the reused connection, once more on a new one, then it fails");
+  });
+
   it("fails with a stable code: a close mid-answer, bytes that are not HTTP, a header that would split the head, a refused connection", async () => {
     const { inst, pool } = await setUp((head, s) => {
       if (head.startsWith("GET /cut")) s.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { drain, exchange, isTimeout, UpstreamPools, UpstreamTooLarge } from "../../../src/server/gateway/upstream";
 import { pathSegments } from "../../../src/server/http/request";
 
-describe("upstream exchange (undici dispatch)", () => {
+describe("upstream exchange (OriginPool dispatch)", () => {
   const pools = new UpstreamPools();
   const servers: Server[] = [];
   after(async () => {

@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { HTTPParser } from "http-parser-js";
+import { answerParser } from "../h1/parser";
 
 /**
  * What one exchange on a connection reports, in order: onConnect once it has a connection (with the
@@ -49,7 +50,12 @@ export interface ConnectionOwner {
   released(c: UpstreamConnection): void;
   /** The connection is gone (closed, failed or dropped). */
   closed(c: UpstreamConnection): void;
+  /** Runs an exchange again on a new connection (see UpstreamConnection.destroy). */
+  retry(req: ExchangeRequest, handler: ExchangeHandler): void;
 }
+
+/** How a reused connection fails when the instance closed it as idle just as a request went out. */
+const IDLE_CLOSE_CODES = new Set(["UPSTREAM_CLOSED", "ECONNRESET", "EPIPE"]);
 
 /**
  * One keep-alive HTTP/1.1 connection to an instance, one exchange at a time: the request is written
@@ -60,8 +66,13 @@ export interface ConnectionOwner {
  */
 export class UpstreamConnection {
   private readonly socket: Socket;
-  private readonly parser = new HTTPParser(HTTPParser.RESPONSE);
+  private readonly parser = answerParser(MAX_ANSWER_HEAD_BYTES);
   private handler: ExchangeHandler | undefined;
+  private request: ExchangeRequest | undefined;
+  /** Exchanges completed on it: a reused connection may have been closed by the instance as idle. */
+  private served = 0;
+  /** Some byte of the current exchange's answer has arrived. */
+  private answering = false;
   /** The current answer is a 1xx (100 Continue, 103 Early Hints): skipped, the real one follows. */
   private informational = false;
   private keepAlive = true;
@@ -79,7 +90,6 @@ export class UpstreamConnection {
     connectTimeoutMs: number,
     private readonly hostHeader: string,
   ) {
-    this.parser.maxHeaderSize = MAX_ANSWER_HEAD_BYTES;
     this.parser[HTTPParser.kOnHeadersComplete] = (info) => this.onHead(info.statusCode ?? 0, info.headers, info.shouldKeepAlive);
     this.parser[HTTPParser.kOnBody] = (chunk: Buffer, start: number, len: number) => this.onBody(start === 0 && len === chunk.length ? chunk : chunk.subarray(start, start + len));
     this.parser[HTTPParser.kOnMessageComplete] = () => this.onAnswerEnd();
@@ -103,6 +113,8 @@ export class UpstreamConnection {
   /** Starts one exchange; the request is written at once (queued by the socket until it connects). */
   send(req: ExchangeRequest, handler: ExchangeHandler): void {
     this.handler = handler;
+    this.request = req;
+    this.answering = false;
     let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
     for (const name in req.headers) {
       const value = req.headers[name]!;
@@ -141,6 +153,7 @@ export class UpstreamConnection {
   }
 
   private onRead(d: Buffer): void {
+    this.answering = true;
     if (this.handler === undefined) {
       // Bytes nobody asked for: the framing is lost, the connection cannot be reused.
       this.destroy(new UpstreamSocketError("UPSTREAM_BAD_ANSWER", "the instance sent bytes outside an answer"));
@@ -206,20 +219,32 @@ export class UpstreamConnection {
     const h = this.handler;
     if (h === undefined) return;
     this.handler = undefined;
+    this.request = undefined;
+    this.served++;
     // Paused for this answer's sink (which now holds its last pieces): the next exchange reads at once.
     this.socket.resume();
     if (this.keepAlive) this.owner.released(this); else this.destroy(new UpstreamSocketError("UPSTREAM_CLOSED", "closed after its answer"));
     h.onComplete();
   }
 
-  /** Ends the connection; an exchange still on it fails with `err`. Idempotent. */
+  /**
+   * Ends the connection; an exchange still on it fails with `err`. Idempotent. One exception, as Go's
+   * http.Transport makes it: a reused connection that closes (or resets) before any byte of the answer
+   * was closed by the instance as idle while the request was on its way, so the instance never read
+   * it: the exchange runs again on a new connection. (A new connection that does that fails.)
+   */
   private destroy(err: Error): void {
     if (this.gone) return;
     this.gone = true;
     this.socket.destroy();
     const h = this.handler;
+    const req = this.request;
     this.handler = undefined;
+    this.request = undefined;
     this.owner.closed(this);
-    if (h !== undefined) h.onError(err);
+    if (h === undefined) return;
+    const code = (err as { code?: unknown }).code;
+    if (this.served > 0 && !this.answering && req !== undefined && typeof code === "string" && IDLE_CLOSE_CODES.has(code)) this.owner.retry(req, h);
+    else h.onError(err);
   }
 }

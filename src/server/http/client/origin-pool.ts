@@ -87,6 +87,13 @@ export class OriginPool implements ConnectionOwner {
     }
   }
 
+  retry(req: ExchangeRequest, handler: ExchangeHandler): void {
+    if (this.closing) handler.onError(new UpstreamSocketError("UPSTREAM_POOL_CLOSED", "the gateway is shutting down"));
+    // A new connection: another idle one may be just as stale.
+    else if (this.open < this.max) this.connect().send(req, handler);
+    else this.waiting.unshift({ req, handler });
+  }
+
   /** An idle connection still worth using, or a new one when under the cap. */
   private checkout(): UpstreamConnection | undefined {
     const now = Date.now();

@@ -145,6 +145,18 @@ export function strictRequestParser(maxHeaderSize: number): InstanceType<typeof 
   return p;
 }
 
+/**
+ * An answer parser for the upstream client: http-parser-js with the header-line step above, which
+ * scans by hand where the stock one runs a RegExp match per header line, and refuses folded or
+ * colon-less lines (the answer fails as UPSTREAM_BAD_ANSWER).
+ */
+export function answerParser(maxHeaderSize: number): InstanceType<typeof HTTPParser> {
+  const p = new HTTPParser(HTTPParser.RESPONSE);
+  p.maxHeaderSize = maxHeaderSize;
+  (p as unknown as ParserInternals).parseHeader = strictParseHeader;
+  return p;
+}
+
 /** No part of a next request's head has arrived yet. */
 export function betweenRequests(p: InstanceType<typeof HTTPParser>): boolean {
   const internals = p as unknown as ParserInternals;
