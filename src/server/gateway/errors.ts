@@ -21,14 +21,21 @@ export type GatewayErrorCode =
   | "no_healthy_instance"
   | "internal_error";
 
-/** The one error type of the gateway. `detail` is extra safe-to-echo context. */
+/**
+ * The one error type of the gateway. `detail` is extra safe-to-echo context. It carries no stack
+ * trace: it is an answer (401, 404, 429, ...), not a bug, and capturing one cost about 17 us per
+ * error against 1 us without, which a flood of bad keys or a 429 storm would pay on every request.
+ */
 export class GatewayError extends Error {
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
     readonly detail: { upstreamStatus?: number; upstreamReason?: string; upstreamBody?: Buffer; upstreamContentType?: string } = {},
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = "GatewayError";
   }
 }

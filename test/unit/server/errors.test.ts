@@ -22,6 +22,13 @@ describe("gateway failures", () => {
     }
   });
 
+  it("a GatewayError is an answer, not a bug: no stack frames, and other errors keep theirs", () => {
+    const e = new GatewayError("unauthorized", "missing or invalid key");
+    assert.equal(e.stack, "GatewayError: missing or invalid key");
+    assert.deepEqual([e.code, e.message, e instanceof Error], ["unauthorized", "missing or invalid key", true]);
+    assert.match(new Error("bug").stack ?? "", /\n\s+at /, "the stack trace limit is restored");
+  });
+
   it("turns unknown errors into a 500 without echoing their message", () => {
     const f = failureStatus(new Error("secret internals"));
     assert.equal(f.status, 500);
