@@ -172,6 +172,32 @@ describe("OriginPool (the gateway's HTTP/1.1 client)", () => {
     assert.equal(inst.heads.filter((h) => h.startsWith("GET /always-drops")).length, 2, "once on the reused connection, once more on a new one, then it fails");
   });
 
+  it("an exchange ended while it waited for a connection sends nothing and leaves the connection in use", async () => {
+    const { inst, pool } = await setUp((_h, s) => setTimeout(() => s.write(OK), 50), { connections: 1 });
+    const first = run(pool, { path: "/first" });
+    const gaveUp = new Promise<Error>((resolve) =>
+      pool.dispatch(
+        { method: "GET", path: "/gave-up", headers: {}, body: undefined },
+        {
+          // What Exchange does when its timer fired while it waited: abort at once.
+          onConnect: (abort) => abort(new Error("timed out waiting")),
+          onHeaders: () => true,
+          onData: () => true,
+          onComplete: () => resolve(new Error("completed")),
+          onError: resolve,
+        },
+      ),
+    );
+    const third = run(pool, { path: "/third" });
+    assert.equal((await gaveUp).message, "timed out waiting");
+    assert.deepEqual([(await first).status, (await third).status], [200, 200]);
+    assert.equal(inst.connections, 1);
+    assert.deepEqual(
+      inst.heads.map((h) => h.split(" ")[1]),
+      ["/first", "/third"],
+    );
+  });
+
   it("fails with a stable code: a close mid-answer, bytes that are not HTTP, a header that would split the head, a refused connection", async () => {
     const { inst, pool } = await setUp((head, s) => {
       if (head.startsWith("GET /cut")) s.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");

@@ -82,6 +82,8 @@ export class UpstreamConnection {
   /** How long the instance keeps it idle, from its keep-alive header (ms), when it said. */
   instanceIdleMs: number | undefined = undefined;
   private readonly abortNow = (err: Error): void => this.abort(err);
+  /** The current request has gone to the socket (before that, an abort leaves the connection usable). */
+  private written = false;
 
   constructor(
     private readonly owner: ConnectionOwner,
@@ -129,8 +131,10 @@ export class UpstreamConnection {
     const body = req.body;
     if (body !== undefined || req.method === "POST") head += `content-length: ${body?.length ?? 0}\r\n`;
     head += "\r\n";
+    this.written = false;
     handler.onConnect(this.abortNow);
     if (this.handler !== handler) return; // aborted in onConnect
+    this.written = true;
     if (body === undefined || body.length === 0) this.socket.write(head, "latin1");
     else if (body.length < 16 * 1024) this.socket.write(Buffer.concat([Buffer.from(head, "latin1"), body]));
     else {
@@ -148,8 +152,17 @@ export class UpstreamConnection {
   }
 
   private abort(err: Error): void {
-    if (this.handler === undefined) return;
-    this.destroy(err);
+    const h = this.handler;
+    if (h === undefined) return;
+    if (this.written) {
+      this.destroy(err);
+      return;
+    }
+    // Ended before its request went out (it timed out waiting for a connection): nothing is on the wire.
+    this.handler = undefined;
+    this.request = undefined;
+    h.onError(err);
+    this.owner.released(this);
   }
 
   private onRead(d: Buffer): void {
