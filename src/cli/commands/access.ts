@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import execa from "execa";
 import { REPO_ROOT, toolchainEnv } from "./toolchain-env";
+import { httpCall, type HttpAnswer, type HttpCallError } from "../../api-client/http-call";
 
 export interface AccessOptions {
   managementUrl?: string;
@@ -118,18 +119,17 @@ export class ApiCallError extends CliError {
 
 /** One management API call with the bearer token; non-2xx become ApiCallError, no answer a CliError. */
 export async function api<T>(access: Access, method: string, path: string, body?: unknown): Promise<T> {
-  let res: Response;
+  let res: HttpAnswer;
   try {
-    res = await fetch(`${access.managementUrl}${path}`, {
+    res = await httpCall(`${access.managementUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${access.managementToken}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
+      timeoutMs: 30_000,
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new CliError(
-      `management API at ${access.managementUrl} (from ${access.sources.managementUrl}) did not answer: ${cause?.code ?? cause?.message ?? (err as Error).message}; is the stack up (\`pulumi up\`) and the URL right?`,
+      `management API at ${access.managementUrl} (from ${access.sources.managementUrl}) did not answer: ${(err as HttpCallError).code ?? (err as Error).message}; is the stack up (\`pulumi up\`) and the URL right?`,
     );
   }
   const text = await res.text();
@@ -139,7 +139,7 @@ export async function api<T>(access: Access, method: string, path: string, body?
   } catch {
     json = undefined;
   }
-  if (!res.ok) {
+  if (res.status < 200 || res.status >= 300) {
     const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
     const code = e?.code ?? `http_${res.status}`;
     const hint = res.status === 401 ? ` (the management token from ${access.sources.managementToken} was refused)` : "";

@@ -3,6 +3,7 @@
 // (text/event-stream) is printed as it arrives.
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
+import { httpCall, type HttpAnswer, type HttpCallError } from "../../api-client/http-call";
 import { accessOptions, api, CliError, processIo, resolveAccess, runCommand, type AccessOptions, type CommandIo } from "./access";
 
 export interface InvokeOptions extends AccessOptions {
@@ -47,18 +48,18 @@ export async function runInvoke(endpoint: string, opts: InvokeOptions, io: Comma
     }
     const headers: Record<string, string> = { authorization: `Bearer ${credential}`, "content-type": "application/json" };
     if (opts.deployment) headers["azureml-model-deployment"] = opts.deployment;
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(300_000) });
+      res = await httpCall(url, { method: "POST", headers, body, timeoutMs: 300_000 });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause;
-      throw new CliError(`gateway at ${url} did not answer: ${cause?.code ?? (err as Error).message}; is the stack up and the gateway URL right (--gateway-url)?`);
+      throw new CliError(`gateway at ${url} did not answer: ${(err as HttpCallError).code ?? (err as Error).message}; is the stack up and the gateway URL right (--gateway-url)?`);
     }
+    const ok = res.status >= 200 && res.status < 300;
     io.out(`status: ${res.status}`);
-    io.out(`azureml-model-deployment: ${res.headers.get("azureml-model-deployment") ?? "-"}`);
-    if (!res.ok || res.body === null || !EVENT_STREAM.test(res.headers.get("content-type") ?? "")) {
+    io.out(`azureml-model-deployment: ${headerText(res.headers["azureml-model-deployment"]) ?? "-"}`);
+    if (!ok || !EVENT_STREAM.test(headerText(res.headers["content-type"]) ?? "")) {
       io.out(await res.text());
-      return res.ok ? 0 : 1;
+      return ok ? 0 : 1;
     }
     // Server-sent events (a token stream): each piece is printed as it arrives.
     const decoder = new TextDecoder();
@@ -69,15 +70,19 @@ export async function runInvoke(endpoint: string, opts: InvokeOptions, io: Comma
         io.write(decoder.decode(piece, { stream: true }));
       }
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new CliError(
-        `the streamed answer broke off after ${bytes} bytes (${cause?.code ?? cause?.message ?? (err as Error).message}): the model stopped or went quiet for longer than its request_timeout_ms. ` +
+        `the streamed answer broke off after ${bytes} bytes (${(err as HttpCallError).code ?? (err as Error).message}): the model stopped or went quiet for longer than its request_timeout_ms. ` +
           `Look for the error in the deployment's container logs (docker logs <container>), or raise request_settings.request_timeout_ms in its deployment YAML if the model pauses longer between pieces`,
       );
     }
     io.write(decoder.decode());
     return 0;
   });
+}
+
+/** A header's value as one string (repeated headers joined as node:http does for most). */
+function headerText(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(", ") : v;
 }
 
 export function registerInvoke(program: Command): void {

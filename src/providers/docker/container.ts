@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
 import { createHash } from "node:crypto";
 import { containerLogTail, dockerClient, isNotFound } from "./client";
+import { httpCall } from "../../api-client/http-call";
 
 export interface BindMount {
   /** Absolute host path. */
@@ -105,8 +106,9 @@ async function waitForHttp(url: string, timeoutSeconds: number, isAlive: () => P
   let last = "no answer yet";
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return undefined;
+      const res = await httpCall(url, { method: "GET", timeoutMs: 2000 });
+      await res.text();
+      if (res.status >= 200 && res.status < 300) return undefined;
       last = `HTTP ${res.status}`;
     } catch (err) {
       last = (err as Error).message;

@@ -1,3 +1,5 @@
+import { httpCall, type HttpAnswer } from "../../api-client/http-call";
+
 /** Where a provider reaches the management API, and with what. Passed as inputs, read per call. */
 export interface ManagementAccess {
   managementUrl: string;
@@ -24,13 +26,13 @@ export async function managementRequest<T>(access: ManagementAccess, method: str
   const url = `${access.managementUrl.replace(/\/$/, "")}${path}`;
   let lastErr: unknown;
   for (let attempt = 0; attempt < 20; attempt++) {
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(url, {
+      res = await httpCall(url, {
         method,
         headers: { authorization: `Bearer ${access.managementToken}`, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
+        timeoutMs: 30_000,
       });
     } catch (err) {
       lastErr = err;
@@ -39,7 +41,7 @@ export async function managementRequest<T>(access: ManagementAccess, method: str
     }
     const text = await res.text();
     const json = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!res.ok) {
+    if (res.status < 200 || res.status >= 300) {
       const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw new ManagementApiError(res.status, e?.code ?? `http_${res.status}`, `${method} ${path}: ${res.status} ${e?.code ?? ""} ${e?.message ?? text}`.trim());
     }

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
+import { httpCall } from "../../../src/api-client/http-call";
 import { buildServerImage } from "../../../src/server/image";
 import { mgmtCall, sleep } from "./harness";
 
@@ -53,7 +54,8 @@ describe("server image", () => {
     const until = Date.now() + 30_000;
     for (;;) {
       try {
-        if ((await fetch(`${gw}/healthz`)).status === 200) break;
+        // Not fetch: Docker's port proxy accepts and closes while the server is starting, and fetch never settles on that.
+        if ((await httpCall(`${gw}/healthz`, { method: "GET", timeoutMs: 2000 })).status === 200) break;
       } catch {
         /* starting */
       }
