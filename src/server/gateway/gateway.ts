@@ -1,6 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import { performance } from "node:perf_hooks";
 import { keyMatches } from "../auth/keys";
+import { durationText } from "./duration-text";
 import { tokenExpiry } from "../auth/tokens";
 import type { OwnAnswer, OwnAnswerContext } from "../http/h1/connection";
 import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message";
@@ -413,7 +414,7 @@ export class Gateway {
     // then the routing facts that are known. Built by hand: request_id (validated or a UUID), method
     // (the HTTP layer accepts only known method tokens) and path (sanitized) never need escaping;
     // names are JSON-encoded once per series or instance.
-    let line = this.logLineStart(st.requestId, st.req.method, st.req.url, status, Math.round(ms * 1000) / 1000) + routed;
+    let line = this.logLineStart(st.requestId, st.req.method, st.req.url, status, durationText(ms)) + routed;
     if (st.mirrored !== undefined) line += `,"mirrored":${st.mirrored}`;
     if (st.instance !== undefined) line += st.instance.logField;
     if (st.upstream_status !== undefined) line += `,"upstream_status":${st.upstream_status}`;
@@ -431,7 +432,7 @@ export class Gateway {
     // handler already gave the request is kept, so the client's id matches the handler's log line.
     const requestId = about.requestId ?? newRequestId();
     // A request a handler already has is logged by that handler.
-    if (!about.handled) this.opts.accessLog(`${this.logLineStart(requestId, about.method, about.url, status, Math.max(0, Date.now() - about.startedAt))}}`);
+    if (!about.handled) this.opts.accessLog(`${this.logLineStart(requestId, about.method, about.url, status, durationText(Math.max(0, Date.now() - about.startedAt)))}}`);
     return { ...protocolErrorBody(status, message), headers: { "x-request-id": requestId } };
   };
 
@@ -439,7 +440,7 @@ export class Gateway {
    * The fields every access-log line starts with, without the closing brace: time, request_id, then
    * method and path when a head was read, status, duration_ms.
    */
-  private logLineStart(requestId: string, method: string | undefined, url: string | undefined, status: number, durationMs: number): string {
+  private logLineStart(requestId: string, method: string | undefined, url: string | undefined, status: number, durationMs: string): string {
     const target = method !== undefined && url !== undefined ? `,"method":"${method}","path":"${this.logPath(url)}"` : "";
     return `{"time":"${this.clock.format(Date.now())}","request_id":"${requestId}"${target},"status":${status},"duration_ms":${durationMs}`;
   }
