@@ -62,7 +62,7 @@ const IDLE_CLOSE_CODES = new Set(["UPSTREAM_CLOSED", "ECONNRESET", "EPIPE"]);
  * whole in one write and the answer parsed with http-parser-js as it arrives. The gateway frames
  * every answer anew for its client, so this parser's leniency cannot smuggle anything to a client.
  * Why not undici (src/server/README.md, "Upstream client"): the gateway spends about 10 % less CPU
- * per request on this, measured side by side, and undici's buffers drove steady old-generation growth.
+ * per request on this, measured side by side, and undici's buffers added to the old generation's growth.
  */
 export class UpstreamConnection {
   private readonly socket: Socket;
