@@ -17,6 +17,8 @@ export interface HttpCall {
 
 export interface HttpAnswer {
   status: number;
+  /** The status is 2xx. */
+  ok: boolean;
   /** Header names in lower case. */
   headers: IncomingHttpHeaders;
   /** The body as it arrives; breaks off with an error (with a `code`) when the connection does. */
@@ -61,8 +63,10 @@ export function httpCall(url: string, call: HttpCall): Promise<HttpAnswer> {
     req.on("response", (res: IncomingMessage) => {
       answered = true;
       const body = bodyOf(res, () => timedOut);
+      const status = res.statusCode ?? 0;
       resolve({
-        status: res.statusCode ?? 0,
+        status,
+        ok: status >= 200 && status < 300,
         headers: res.headers,
         body,
         text: async () => {

@@ -139,7 +139,7 @@ export async function api<T>(access: Access, method: string, path: string, body?
   } catch {
     json = undefined;
   }
-  if (res.status < 200 || res.status >= 300) {
+  if (!res.ok) {
     const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
     const code = e?.code ?? `http_${res.status}`;
     const hint = res.status === 401 ? ` (the management token from ${access.sources.managementToken} was refused)` : "";

@@ -54,12 +54,11 @@ export async function runInvoke(endpoint: string, opts: InvokeOptions, io: Comma
     } catch (err) {
       throw new CliError(`gateway at ${url} did not answer: ${(err as HttpCallError).code ?? (err as Error).message}; is the stack up and the gateway URL right (--gateway-url)?`);
     }
-    const ok = res.status >= 200 && res.status < 300;
     io.out(`status: ${res.status}`);
     io.out(`azureml-model-deployment: ${headerText(res.headers["azureml-model-deployment"]) ?? "-"}`);
-    if (!ok || !EVENT_STREAM.test(headerText(res.headers["content-type"]) ?? "")) {
+    if (!res.ok || !EVENT_STREAM.test(headerText(res.headers["content-type"]) ?? "")) {
       io.out(await res.text());
-      return ok ? 0 : 1;
+      return res.ok ? 0 : 1;
     }
     // Server-sent events (a token stream): each piece is printed as it arrives.
     const decoder = new TextDecoder();

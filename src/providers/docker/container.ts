@@ -108,7 +108,7 @@ async function waitForHttp(url: string, timeoutSeconds: number, isAlive: () => P
     try {
       const res = await httpCall(url, { method: "GET", timeoutMs: 2000 });
       await res.text();
-      if (res.status >= 200 && res.status < 300) return undefined;
+      if (res.ok) return undefined;
       last = `HTTP ${res.status}`;
     } catch (err) {
       last = (err as Error).message;

@@ -41,7 +41,7 @@ export async function managementRequest<T>(access: ManagementAccess, method: str
     }
     const text = await res.text();
     const json = text ? (JSON.parse(text) as unknown) : undefined;
-    if (res.status < 200 || res.status >= 300) {
+    if (!res.ok) {
       const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw new ManagementApiError(res.status, e?.code ?? `http_${res.status}`, `${method} ${path}: ${res.status} ${e?.code ?? ""} ${e?.message ?? text}`.trim());
     }

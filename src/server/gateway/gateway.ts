@@ -440,9 +440,9 @@ export class Gateway {
    * The fields every access-log line starts with, without the closing brace: time, request_id, then
    * method and path when a head was read, status, duration_ms.
    */
-  private logLineStart(requestId: string, method: string | undefined, url: string | undefined, status: number, durationMs: string): string {
+  private logLineStart(requestId: string, method: string | undefined, url: string | undefined, status: number, duration: string): string {
     const target = method !== undefined && url !== undefined ? `,"method":"${method}","path":"${this.logPath(url)}"` : "";
-    return `{"time":"${this.clock.format(Date.now())}","request_id":"${requestId}"${target},"status":${status},"duration_ms":${durationMs}`;
+    return `{"time":"${this.clock.format(Date.now())}","request_id":"${requestId}"${target},"status":${status},"duration_ms":${duration}`;
   }
 
   private logPath(url: string): string {

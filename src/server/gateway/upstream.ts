@@ -1,4 +1,4 @@
-import type { ExchangeHandler } from "../http/client/connection";
+import { isHeader, type ExchangeHandler } from "../http/client/connection";
 import { OriginPool } from "../http/client/origin-pool";
 
 /** Default cap on an instance's answer: 100 MiB, as the request body limit. */
@@ -87,11 +87,6 @@ const NO_CHUNKS: Buffer[] = [];
 const EMPTY = Buffer.alloc(0);
 /** The sink of a stream cancelled before it started. */
 const IGNORED: AnswerSink = { chunk: () => false, end: () => {}, error: () => {} };
-
-/** Whether header name `name` is `lower` (a lower-case name), compared case-insensitively. */
-function isHeader(name: string, lower: string): boolean {
-  return name.length === lower.length && (name === lower || name.toLowerCase() === lower);
-}
 
 /**
  * The handler of one exchange: collects the body into a Buffer (or only counts it when

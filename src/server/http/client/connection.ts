@@ -20,6 +20,7 @@ export interface ExchangeHandler {
 export interface ExchangeRequest {
   method: "GET" | "POST";
   path: string;
+  /** Names are the caller's own (valid tokens); values may come from a client and are checked. */
   headers: Record<string, string>;
   body: Buffer | undefined;
 }
@@ -43,6 +44,11 @@ const MAX_ANSWER_HEAD_BYTES = 64 * 1024;
 
 /** `timeout=N` of a keep-alive header: how long the instance keeps an idle connection, in ms. */
 const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;
+
+/** Whether header name `name` is `lower` (a lower-case name), compared case-insensitively. */
+export function isHeader(name: string, lower: string): boolean {
+  return name.length === lower.length && (name === lower || name.toLowerCase() === lower);
+}
 
 /** What a connection tells its pool. */
 export interface ConnectionOwner {
@@ -120,10 +126,8 @@ export class UpstreamConnection {
     let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
     for (const name in req.headers) {
       const value = req.headers[name]!;
-      if (UNSAFE_VALUE.test(value) || UNSAFE_VALUE.test(name)) {
-        this.handler = undefined;
-        handler.onError(new UpstreamSocketError("UPSTREAM_BAD_REQUEST", `header ${JSON.stringify(name)} has a CR, LF or NUL in its name or value`));
-        this.owner.released(this);
+      if (UNSAFE_VALUE.test(value)) {
+        this.giveBack(new UpstreamSocketError("UPSTREAM_BAD_REQUEST", `header ${JSON.stringify(name)} has a CR, LF or NUL in its value`));
         return;
       }
       head += `${name}: ${value}\r\n`;
@@ -152,17 +156,25 @@ export class UpstreamConnection {
   }
 
   private abort(err: Error): void {
-    const h = this.handler;
-    if (h === undefined) return;
-    if (this.written) {
-      this.destroy(err);
-      return;
-    }
+    if (this.handler === undefined) return;
+    if (this.written) this.destroy(err);
     // Ended before its request went out (it timed out waiting for a connection): nothing is on the wire.
+    else this.giveBack(err);
+  }
+
+  /** Fails the current exchange, whose request was not sent, and hands the still clean connection back to the pool. */
+  private giveBack(err: Error): void {
+    const h = this.takeExchange();
+    h?.onError(err);
+    this.owner.released(this);
+  }
+
+  /** The current exchange's handler, which the connection then no longer serves. */
+  private takeExchange(): ExchangeHandler | undefined {
+    const h = this.handler;
     this.handler = undefined;
     this.request = undefined;
-    h.onError(err);
-    this.owner.released(this);
+    return h;
   }
 
   private onRead(d: Buffer): void {
@@ -205,7 +217,7 @@ export class UpstreamConnection {
     this.keepAlive = keepAlive;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
-      if (name.length === 10 && name.toLowerCase() === "keep-alive") {
+      if (isHeader(name, "keep-alive")) {
         const m = KEEP_ALIVE_TIMEOUT.exec(headers[i + 1]!);
         if (m) this.instanceIdleMs = Number(m[1]) * 1000;
       }
@@ -229,10 +241,8 @@ export class UpstreamConnection {
       this.informational = false;
       return;
     }
-    const h = this.handler;
+    const h = this.takeExchange();
     if (h === undefined) return;
-    this.handler = undefined;
-    this.request = undefined;
     this.served++;
     // Paused for this answer's sink (which now holds its last pieces): the next exchange reads at once.
     this.socket.resume();
@@ -250,10 +260,8 @@ export class UpstreamConnection {
     if (this.gone) return;
     this.gone = true;
     this.socket.destroy();
-    const h = this.handler;
     const req = this.request;
-    this.handler = undefined;
-    this.request = undefined;
+    const h = this.takeExchange();
     this.owner.closed(this);
     if (h === undefined) return;
     const code = (err as { code?: unknown }).code;

@@ -9,6 +9,9 @@ export interface OriginPoolOptions {
   connectTimeoutMs?: number;
 }
 
+/** What an exchange gets when the pool closed before it got a connection. */
+const shuttingDown = (): UpstreamSocketError => new UpstreamSocketError("UPSTREAM_POOL_CLOSED", "the gateway is shutting down");
+
 /** Margin under an instance's own keep-alive timeout: a connection it is about to close is not reused. */
 const INSTANCE_IDLE_MARGIN_MS = 1000;
 
@@ -33,7 +36,7 @@ export class OriginPool implements ConnectionOwner {
 
   constructor(origin: string, options: OriginPoolOptions = {}) {
     const u = new URL(origin);
-    if (u.protocol !== "http:") throw new Error(`origin ${origin}: only http:// instances are supported`);
+    if (u.protocol !== "http:") throw new Error(`instance origin ${origin}: the gateway reaches instances over plain HTTP; give the instance an http:// URL`);
     this.host = u.hostname.replace(/^\[|\]$/g, "");
     this.port = Number(u.port || 80);
     this.hostHeader = u.host;
@@ -45,7 +48,7 @@ export class OriginPool implements ConnectionOwner {
   /** Runs one exchange on a connection of this origin; every outcome reaches `handler`. */
   dispatch(req: ExchangeRequest, handler: ExchangeHandler): void {
     if (this.closing) {
-      handler.onError(new UpstreamSocketError("UPSTREAM_POOL_CLOSED", "the gateway is shutting down"));
+      handler.onError(shuttingDown());
       return;
     }
     const c = this.checkout();
@@ -58,7 +61,7 @@ export class OriginPool implements ConnectionOwner {
     this.closing = true;
     if (this.sweeper) clearInterval(this.sweeper);
     for (const c of this.idle.splice(0)) c.close();
-    for (const w of this.waiting.splice(0)) w.handler.onError(new UpstreamSocketError("UPSTREAM_POOL_CLOSED", "the gateway is shutting down"));
+    for (const w of this.waiting.splice(0)) w.handler.onError(shuttingDown());
   }
 
   released(c: UpstreamConnection): void {
@@ -88,7 +91,7 @@ export class OriginPool implements ConnectionOwner {
   }
 
   retry(req: ExchangeRequest, handler: ExchangeHandler): void {
-    if (this.closing) handler.onError(new UpstreamSocketError("UPSTREAM_POOL_CLOSED", "the gateway is shutting down"));
+    if (this.closing) handler.onError(shuttingDown());
     // A new connection: another idle one may be just as stale.
     else if (this.open < this.max) this.connect().send(req, handler);
     else this.waiting.unshift({ req, handler });
