@@ -259,4 +259,44 @@ describe("OriginPool (the gateway's HTTP/1.1 client)", () => {
     assert.equal((await waiting).error?.code, "UPSTREAM_POOL_CLOSED");
     assert.equal((await slow).status, 200, "an exchange under way finishes");
   });
+
+  it("pieces handed out stay intact while later reads arrive: two connections answer at once, in many reads, and every held piece keeps its bytes", async () => {
+    // Connections read into one shared buffer; a piece a handler keeps must be its own copy.
+    const pieceOf = (tag: string, i: number): string => `${tag}${String(i).padStart(4, "0")}`.repeat(64);
+    const inst = new RawInstance((head, socket) => {
+      const tag = head.includes("/a") ? "a" : "b";
+      socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+      let i = 0;
+      const next = (): void => {
+        if (i === 40) {
+          socket.write("0\r\n\r\n");
+          return;
+        }
+        const piece = pieceOf(tag, i++);
+        socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`);
+        setTimeout(next, 1);
+      };
+      next();
+    });
+    const pool = new OriginPool(await inst.origin());
+    after(() => {
+      pool.close();
+      inst.close();
+    });
+    const held = (path: string): Promise<Buffer[]> =>
+      new Promise((resolve, reject) => {
+        const pieces: Buffer[] = [];
+        pool.dispatch(
+          { method: "GET", path, headers: {}, body: undefined },
+          { onConnect() {}, onHeaders: () => true, onData: (p) => (pieces.push(p), true), onComplete: () => resolve(pieces), onError: reject },
+        );
+      });
+    const [a, b] = await Promise.all([held("/a"), held("/b")]);
+    assert.equal(inst.connections, 2);
+    for (const [tag, pieces] of [["a", a], ["b", b]] as const) {
+      assert.ok(pieces.length >= 20, `${tag}: the answer came in many reads (${pieces.length})`);
+      const expected = Array.from({ length: 40 }, (_, i) => pieceOf(tag, i)).join("");
+      assert.equal(Buffer.concat(pieces).toString(), expected, `${tag}: every held piece still has its own bytes`);
+    }
+  });
 });

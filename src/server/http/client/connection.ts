@@ -42,6 +42,14 @@ const UNSAFE_VALUE = /[\r\n\0]/;
 /** The largest answer head read from an instance. */
 const MAX_ANSWER_HEAD_BYTES = 64 * 1024;
 
+/**
+ * Every upstream connection reads into this one buffer (net's `onread`). Node otherwise allocates
+ * a new 64 KiB ArrayBuffer per read, and each one costs the next young-generation GC a sweep and a
+ * free(). Sharing is safe because a read is parsed whole, synchronously, before the next can arrive
+ * (one thread), and answer pieces are copied out before they are handed on (onBody).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** `timeout=N` of a keep-alive header: how long the instance keeps an idle connection, in ms. */
 const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;
 
@@ -99,12 +107,12 @@ export class UpstreamConnection {
     private readonly hostHeader: string,
   ) {
     this.parser[HTTPParser.kOnHeadersComplete] = (info) => this.onHead(info.statusCode ?? 0, info.headers, info.shouldKeepAlive);
-    this.parser[HTTPParser.kOnBody] = (chunk: Buffer, start: number, len: number) => this.onBody(start === 0 && len === chunk.length ? chunk : chunk.subarray(start, start + len));
+    // A piece is copied out of the shared read buffer: its consumer may hold it past this read.
+    this.parser[HTTPParser.kOnBody] = (chunk: Buffer, start: number, len: number) => this.onBody(Buffer.from(chunk.subarray(start, start + len)));
     this.parser[HTTPParser.kOnMessageComplete] = () => this.onAnswerEnd();
-    this.socket = connect({ host, port, noDelay: true });
+    this.socket = connect({ host, port, noDelay: true, onread: { buffer: READ_BUFFER, callback: this.onRead } });
     const timer = setTimeout(() => this.destroy(new UpstreamSocketError("UPSTREAM_CONNECT_TIMEOUT", `connecting to ${hostHeader} took over ${connectTimeoutMs} ms`)), connectTimeoutMs);
     this.socket.once("connect", () => clearTimeout(timer));
-    this.socket.on("data", (d: Buffer) => this.onRead(d));
     this.socket.on("end", () => this.onEnd());
     this.socket.on("error", (err) => this.destroy(err));
     this.socket.on("close", () => {
@@ -177,23 +185,28 @@ export class UpstreamConnection {
     return h;
   }
 
-  private onRead(d: Buffer): void {
+  /**
+   * `n` bytes of the answer arrived at the start of `buf` (READ_BUFFER, reused by the next read).
+   * Always true (keep reading): a consumer that wants no more pauses the socket itself (onHead, onBody).
+   */
+  private readonly onRead = (n: number, buf: Uint8Array): boolean => {
     this.answering = true;
     if (this.handler === undefined) {
       // Bytes nobody asked for: the framing is lost, the connection cannot be reused.
       this.destroy(new UpstreamSocketError("UPSTREAM_BAD_ANSWER", "the instance sent bytes outside an answer"));
-      return;
+      return true;
     }
     let result: number | Error;
     try {
-      result = this.parser.execute(d);
+      result = this.parser.execute(buf as Buffer, 0, n);
     } catch (err) {
       result = err as Error;
     }
     if (result instanceof Error && !this.gone) {
       this.destroy(new UpstreamSocketError("UPSTREAM_BAD_ANSWER", `the instance's answer is not valid HTTP/1.1 (${result.message})`));
     }
-  }
+    return true;
+  };
 
   private onEnd(): void {
     // An answer ended by close (no length, not chunked) completes here.
