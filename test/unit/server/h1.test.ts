@@ -115,6 +115,18 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.deepEqual(bodies(seen.text), [{ method: "POST", url: "/h", auth: "Bearer a:b  c", accept: "", body: "x" }]);
   });
 
+  it("takes header names that are Object members (constructor, __proto__, tostring) as plain headers", async () => {
+    let seen: Record<string, unknown> | undefined;
+    const port = await start((req, res) => {
+      seen = { constructor: req.headers.constructor, proto: req.headers["__proto__"], tostring: req.headers.tostring, missing: req.headers.hasownproperty, names: Object.keys(req.headers).sort() };
+      res.respond(200, {}, "ok");
+    });
+    const out = await raw(port, ["GET / HTTP/1.1\r\nHost: h\r\nConstructor: a\r\n__proto__: b\r\ntoString: c\r\n\r\n"]);
+    assert.deepEqual(statuses(out.text), [200]);
+    // With a plain {} the first read of `constructor` found Object itself, so its value became "function Object() {...}, a".
+    assert.deepEqual(seen, { constructor: "a", proto: "b", tostring: "c", missing: undefined, names: ["__proto__", "constructor", "host", "tostring"] });
+  });
+
   it("answers pipelined requests in order even when the later one is faster", async () => {
     const port = await start((req, res) => {
       const delay = req.url === "/slow" ? 80 : 0;

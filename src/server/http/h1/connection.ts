@@ -164,7 +164,11 @@ export class H1Connection implements ExchangeSink {
       url = m[2]!.startsWith("/") ? m[2]! : `/${m[2]!}`;
     }
     const raw = h.headers;
-    const headers: Record<string, string> = {};
+    // No prototype: a header named `constructor` or `__proto__` is just a header (with `{}` the first
+    // read Object's own members). It also gives every request's headers one shared (dictionary) map,
+    // where each set of header names in each order would otherwise be its own hidden class: the
+    // gateway's optimized code was thrown away ("wrong map") whenever new connections came in.
+    const headers = Object.create(null) as Record<string, string>;
     let size = h.url.length;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
