@@ -90,5 +90,17 @@ export function upstreamFailure(err: unknown, timedOut: boolean, timeoutMs: numb
     return new GatewayError("upstream_response_too_large", `the model's answer exceeds the gateway's response limit of ${err.limitBytes} bytes: answer with less, or start the server with a larger --response-limit-bytes`);
   }
   const code = (err as { code?: unknown })?.code;
+  // The gateway's own request could not be written (a header value with CR, LF or NUL): its bug, not the model's.
+  if (code === "UPSTREAM_BAD_REQUEST") return new GatewayError("internal_error", "the gateway could not send the request to the model");
   return new GatewayError("upstream_connection_failed", `connection to the model failed${typeof code === "string" ? ` (${sanitize(code)})` : ""}`);
+}
+
+/**
+ * Whether a failed exchange says the instance itself is broken (passive health: it is ejected until
+ * an active check passes). A timeout or an oversized answer came from a live instance, and a request
+ * the gateway could not write never reached it.
+ */
+export function isInstanceFault(err: unknown, timedOut: boolean): boolean {
+  if (timedOut || err instanceof UpstreamTooLarge) return false;
+  return (err as { code?: unknown })?.code !== "UPSTREAM_BAD_REQUEST";
 }

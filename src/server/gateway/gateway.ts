@@ -8,7 +8,7 @@ import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message"
 import { BodyAborted, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
 import type { GatewayMetrics, RequestSeries } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
-import { GatewayError, failureStatus, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
+import { GatewayError, failureStatus, isInstanceFault, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
 import { Mirror } from "./mirror";
 import { IsoTime } from "./iso-time";
 import { protocolSwagger } from "./protocol-swagger";
@@ -282,9 +282,9 @@ export class Gateway {
           return up;
         } catch (err) {
           const timedOut = isTimeout(err);
-          // A slow or oversized answer came from a live instance: only a failed connection ejects it.
+          // Only a broken instance is ejected (a slow or oversized answer came from a live one).
           if (err instanceof UpstreamTooLarge) st.upstream_status = err.status;
-          else if (!timedOut) runtime.markConnectionFailure(inst);
+          if (isInstanceFault(err, timedOut)) runtime.markConnectionFailure(inst);
           const code = (err as { code?: string }).code;
           if (!timedOut && attempt === 0 && code && NOT_SENT.has(code) && runtime.healthyCount() > 0) {
             tried = inst;

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { GatewayError, failureStatus, sanitize, upstreamFailure } from "../../../src/server/gateway/errors";
+import { GatewayError, failureStatus, isInstanceFault, sanitize, upstreamFailure } from "../../../src/server/gateway/errors";
 import { UpstreamTooLarge } from "../../../src/server/gateway/upstream";
 
 describe("gateway failures", () => {
@@ -39,6 +39,19 @@ describe("gateway failures", () => {
   it("classifies upstream transport errors", () => {
     assert.equal(upstreamFailure(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), false, 100).code, "upstream_connection_failed");
     assert.equal(upstreamFailure(new Error("aborted"), true, 100).code, "request_timeout");
+  });
+
+  it("answers a request the gateway could not write with 500 and does not blame the instance", () => {
+    const unwritable = Object.assign(new Error("header has a CR"), { code: "UPSTREAM_BAD_REQUEST" });
+    assert.deepEqual(failureStatus(upstreamFailure(unwritable, false, 100)), { status: 500, code: "internal_error", message: "the gateway could not send the request to the model" });
+    assert.equal(isInstanceFault(unwritable, false), false);
+  });
+
+  it("blames the instance only for transport failures", () => {
+    assert.equal(isInstanceFault(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), false), true);
+    assert.equal(isInstanceFault(Object.assign(new Error("x"), { code: "UPSTREAM_CLOSED" }), false), true);
+    assert.equal(isInstanceFault(new Error("aborted"), true), false);
+    assert.equal(isInstanceFault(new UpstreamTooLarge(65536, 200), false), false);
   });
 
   it("answers a model's answer past the response limit with 502, naming the limit and the flag that raises it", () => {
