@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# What `npm run bench` compares against and loads with (not the product): Debian's nginx (the
+# proxy_pass baseline) and wrk (the load generator; without it the bench falls back to a Node
+# loader, which costs more CPU on the load core). Installed only when missing.
+set -euo pipefail
+echo "[bench $(date +%T)] tools"
+bash "$(dirname "$0")/debian-packages.sh" "the gateway benchmark" nginx wrk
+# Under systemd the package starts nginx on :80; the bench runs its own on free 127.0.0.1 ports.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  systemctl disable --now nginx >/dev/null 2>&1 && echo "  nginx: its system service is disabled (the bench runs its own on 127.0.0.1)" || true
+fi
