@@ -10,7 +10,7 @@ if timeout 60 docker pull -q "$PUBLIC" >/dev/null 2>&1; then
   docker tag "$PUBLIC" "$NAME"; echo "  base image: $NAME <- pulled $PUBLIC"; exit 0
 fi
 echo "  base image: no registry; building $NAME with debootstrap (about 2 minutes)..."
-command -v debootstrap >/dev/null || { apt-get update -qq >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+command -v debootstrap >/dev/null || bash "$(dirname "$0")/debian-packages.sh" "building the base image without a registry" debootstrap
 MIRROR=${MODELPLANE_DEBIAN_MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 ROOTFS=$(mktemp -d /tmp/modelplane-rootfs.XXXXXX)

@@ -12,13 +12,13 @@ for p in "$@"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  echo "error: missing Debian packages ${missing[*]} ($purpose need them); install them with apt-get as root" >&2; exit 1
+  echo "error: missing Debian packages ${missing[*]}, needed by $purpose; install them as root (apt-get install ${missing[*]}) and rerun" >&2; exit 1
 fi
 echo "  installing ${missing[*]} from Debian's packages..."
 # apt's chatter (debconf, needrestart) goes to a log, shown only when the install fails.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! { apt-get update -qq && NEEDRESTART_SUSPEND=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+if ! { apt-get update -qq && NEEDRESTART_SUSPEND=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >"$log" 2>&1; then
   cat "$log" >&2
   echo "error: apt-get could not install ${missing[*]} (output above)" >&2
   exit 1

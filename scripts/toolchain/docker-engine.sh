@@ -8,9 +8,7 @@ if ! command -v dockerd >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "error: no Docker engine answers and this is not Debian as root; start Docker and rerun" >&2; exit 1
   fi
-  echo "  installing docker.io from Debian's packages..."
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  bash "$(dirname "$0")/debian-packages.sh" "the Docker engine" docker.io
 fi
 if [ "$(id -u)" != 0 ]; then echo "error: dockerd is installed but not running; start it (needs root)" >&2; exit 1; fi
 # A dockerd killed without cleanup (e.g. at the end of a session) leaves its pid file behind.

@@ -101,6 +101,6 @@ export function upstreamFailure(err: unknown, timedOut: boolean, timeoutMs: numb
  * the gateway could not write never reached it.
  */
 export function isInstanceFault(err: unknown, timedOut: boolean): boolean {
-  if (timedOut || err instanceof UpstreamTooLarge) return false;
-  return (err as { code?: unknown })?.code !== "UPSTREAM_BAD_REQUEST";
+  // One classification: the failures answered as a broken connection are the ones that eject.
+  return upstreamFailure(err, timedOut, 0).code === "upstream_connection_failed";
 }
