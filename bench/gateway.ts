@@ -150,15 +150,32 @@ const PIN = CORES >= 2 && HAVE_TASKSET;
 const LOAD_CORE = "0";
 const PROXY_CORE = "1";
 const WRK = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => existsSync(p));
+/** The guest kernel's cpuidle driver ("none" when it has none), read from sysfs. */
+function cpuidleDriver(): string {
+  try {
+    return readFileSync("/sys/devices/system/cpu/cpuidle/current_driver", "utf8").trim() || "none";
+  } catch {
+    return "none";
+  }
+}
+const CPUIDLE = cpuidleDriver();
+const HAVE_CHRT = spawnSync("chrt", ["-i", "0", "true"]).status === 0;
 /**
- * Paced runs keep both cores awake: a virtual machine halts an idle vCPU and waking it again (an
- * interrupt through the hypervisor) can take milliseconds, so at a paced rate, where each hop of a
- * request may find its core idle, the p99 would measure the hypervisor rather than the proxy (nginx
- * alone adds ~5 ms that way on a Firecracker VM, ~1 ms with the cores awake). A SCHED_IDLE busy loop
- * per core keeps it from halting and yields to any other task at once; its CPU time is not counted
- * for anyone. `--idle-cores` turns it off; each paced round also runs nginx with idle cores as a control.
+ * Whether paced runs keep both cores awake. A virtual machine with no cpuidle driver halts an idle
+ * vCPU at once, and waking it (an interrupt through the hypervisor) can take milliseconds: at a
+ * paced rate, where each hop of a request may find its core halted, the p99 then measures the
+ * hypervisor (nginx alone added +3.7 ms that way on a Firecracker VM, +1.2 ms with the cores
+ * awake). There a SCHED_IDLE busy loop per core keeps it from halting; it yields to any other task
+ * at once and its CPU time is nobody's. With a cpuidle driver (haltpoll in a guest, intel_idle or
+ * acpi_idle on bare metal) idle cores wake fast and the loops are not needed, so the cores are left
+ * idle, as production runs them; `--awake-cores` / `--idle-cores` force either mode.
+ * Every paced round also runs direct, nginx and the gateway in the other mode, as a control.
  */
-const AWAKE = PIN && !flag("idle-cores") && spawnSync("chrt", ["-i", "0", "true"]).status === 0;
+const AWAKE = PIN && HAVE_CHRT && (flag("awake-cores") || (!flag("idle-cores") && CPUIDLE === "none"));
+/** Whether the control runs (the other mode) can run: both modes need pinning and chrt. */
+const CORE_CONTROL = PIN && HAVE_CHRT;
+/** "awake cores" or "idle cores". */
+const coreMode = (awake: boolean): string => (awake ? "awake cores" : "idle cores");
 
 /** Starts a SCHED_IDLE busy loop on each core (see AWAKE); the returned function stops them. */
 function keepCoresAwake(): () => void {
@@ -518,7 +535,10 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
         ? `pinning: load generator + upstream on core ${LOAD_CORE}, proxy under test (nginx worker_processes 1 / gateway) on core ${PROXY_CORE}`
         : `pinning: off (${CORES} core(s)${HAVE_TASKSET ? "" : ", no taskset"}); figures are less comparable`,
     );
-    if (PIN) console.log(AWAKE ? "paced runs: both cores kept awake (SCHED_IDLE busy loops), with nginx on idle cores as a control" : "paced runs: cores left idle between requests (--idle-cores, or no chrt)");
+    if (PIN) {
+      const why = flag("awake-cores") || flag("idle-cores") ? "as asked" : HAVE_CHRT ? `cpuidle driver: ${CPUIDLE}` : "no chrt";
+      console.log(`paced runs: ${AWAKE ? "both cores kept awake (SCHED_IDLE busy loops)" : "cores left idle between requests"} (${why})${CORE_CONTROL ? `; direct, nginx and the gateway also run with ${coreMode(!AWAKE)} as a control` : ""}`);
+    }
     console.log(`gateway: ${RUNTIME === "tsx" ? "node --import tsx" : "esbuild bundle"} of ${SERVER_ROOT}, node flags: ${SERVER_NODE_FLAGS.join(" ") || "(none)"}`);
 
     if (PROFILE_DIR) {
@@ -577,9 +597,10 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       gateway: Result;
       directAtFloorHalf: Result;
       floorAtOwnHalf: Result;
-      /** The control for AWAKE: direct and nginx at the same rate with the cores left to halt. */
-      directIdleCores?: Result;
-      nginxIdleCores?: Result;
+      /** The control (see AWAKE): direct, nginx and the gateway at the same rate in the other core mode. */
+      directControl?: Result;
+      nginxControl?: Result;
+      gatewayControl?: Result;
     }[] = [];
     const pacedNames = { nginx: "nginx", floor: "node floor", gateway: "gateway" } as const;
     // The floor sat idle through the saturation rounds (its upstream connections timed out): every
@@ -598,14 +619,26 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       const fo = await paced(`node floor @${floorOwnHalf}/s`, "floor", floorOwnHalf);
       stopSpinners();
       stopSpinners = () => {};
-      const di = AWAKE ? await paced(`direct @${half}/s, idle cores`, "direct", half) : undefined;
-      const ni = AWAKE ? await paced(`nginx @${half}/s, idle cores`, "nginx", half) : undefined;
-      pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g, directAtFloorHalf: df, floorAtOwnHalf: fo, directIdleCores: di, nginxIdleCores: ni });
+      let dc: Result | undefined, nc: Result | undefined, gc: Result | undefined;
+      if (CORE_CONTROL) {
+        if (!AWAKE) stopSpinners = keepCoresAwake();
+        const other = coreMode(!AWAKE);
+        dc = await paced(`direct @${half}/s, ${other}`, "direct", half);
+        // nginx and the gateway take turns going first here too.
+        const first = i % 2 === 0 ? "nginx" : "gateway";
+        const a = await paced(`${first} @${half}/s, ${other}`, first, half);
+        const second = first === "nginx" ? "gateway" : "nginx";
+        const b = await paced(`${second} @${half}/s, ${other}`, second, half);
+        [nc, gc] = first === "nginx" ? [a, b] : [b, a];
+        stopSpinners();
+        stopSpinners = () => {};
+      }
+      pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g, directAtFloorHalf: df, floorAtOwnHalf: fo, directControl: dc, nginxControl: nc, gatewayControl: gc });
       const fig = (x: Result, base?: Result): string => `${x.p99.toFixed(2)}${base ? ` (+${(x.p99 - base.p99).toFixed(2)})` : ""} ms, steal ${x.steal}`;
       console.log(
         `paced round ${i + 1}/${ROUNDS} @${half}/s, p99: direct ${fig(d)}; nginx ${fig(n, d)}; node floor ${fig(f, d)}; gateway ${fig(g, d)}, its core ${busy(g, half)} busy; ` +
           `@${floorOwnHalf}/s: direct ${fig(df)}; node floor ${fig(fo, df)}, its core ${busy(fo, floorOwnHalf)} busy` +
-          (di && ni ? `; idle cores @${half}/s: direct ${fig(di)}; nginx ${fig(ni, di)}` : ""),
+          (dc && nc && gc ? `; ${coreMode(!AWAKE)} @${half}/s: direct ${fig(dc)}; nginx ${fig(nc, dc)}; gateway ${fig(gc, dc)}` : ""),
       );
     }
     const directHalf = medianResult(pacedRounds.map((r) => r.direct));
@@ -664,10 +697,13 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     console.log(
       `controls at the same rate (medians of the same rounds): nginx adds ${nginxAdded.toFixed(2)} ms to the p99 (its core ${busy(nginxHalf, half)} busy); the Node floor (the gateway's HTTP parts, no features) adds ${floorAdded.toFixed(2)} ms (its core ${busy(floorHalf, half)} busy)`,
     );
-    if (AWAKE) {
-      const idleRounds = addedPerRound("nginxIdleCores", "directIdleCores");
+    if (CORE_CONTROL) {
+      const perRound = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(", ");
+      const nc = addedPerRound("nginxControl", "directControl");
+      const gc = addedPerRound("gatewayControl", "directControl");
       console.log(
-        `paced runs kept both cores awake (a SCHED_IDLE busy loop per core; --idle-cores to turn off); the control with the cores left to halt: nginx adds ${median(idleRounds).toFixed(2)} ms to the p99 (per round ${idleRounds.map((x) => x.toFixed(2)).join(", ")} ms), against ${nginxAdded.toFixed(2)} ms awake: the rest is this VM waking halted vCPUs`,
+        `the same rate with ${coreMode(!AWAKE)} (the control; this run's paced rounds used ${coreMode(AWAKE)}): nginx adds ${median(nc).toFixed(2)} ms (per round ${perRound(nc)}), ` +
+          `the gateway ${median(gc).toFixed(2)} ms (per round ${perRound(gc)}), against ${nginxAdded.toFixed(2)} and ${added.toFixed(2)} ms with ${coreMode(AWAKE)}`,
       );
     }
     const floorOwnRounds = addedPerRound("floorAtOwnHalf", "directAtFloorHalf");
