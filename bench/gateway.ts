@@ -21,8 +21,11 @@
 // its features. Each paced run prints the CPU steal of both cores and the gateway's share of its core.
 // The floor is also held to the goal's own definition (saturated in every round, then paced at half its
 // own saturation rate against direct at that rate): what the platform alone achieves on this host.
+// Whether the cores are kept awake between paced requests follows the host (see AWAKE); each paced round
+// also runs direct, nginx and the gateway in the other mode as a control. bench/README.md has the findings.
 //
 // Flags: --quick (short runs), --rounds N, --seconds N, --connections N, --runtime bundle|tsx,
+//        --awake-cores / --idle-cores (force the paced runs' core mode),
 //        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
 //        --node-flags "..." (the gateway's node flags, default GATEWAY_FLAGS below; the Node floor runs with them too),
 //        --profile DIR (gateway runs only, under node --cpu-prof; the profile lands in DIR at exit),
@@ -619,26 +622,26 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       const fo = await paced(`node floor @${floorOwnHalf}/s`, "floor", floorOwnHalf);
       stopSpinners();
       stopSpinners = () => {};
-      let dc: Result | undefined, nc: Result | undefined, gc: Result | undefined;
+      let directCtl: Result | undefined, nginxCtl: Result | undefined, gatewayCtl: Result | undefined;
       if (CORE_CONTROL) {
         if (!AWAKE) stopSpinners = keepCoresAwake();
         const other = coreMode(!AWAKE);
-        dc = await paced(`direct @${half}/s, ${other}`, "direct", half);
+        directCtl = await paced(`direct @${half}/s, ${other}`, "direct", half);
         // nginx and the gateway take turns going first here too.
         const first = i % 2 === 0 ? "nginx" : "gateway";
         const a = await paced(`${first} @${half}/s, ${other}`, first, half);
         const second = first === "nginx" ? "gateway" : "nginx";
         const b = await paced(`${second} @${half}/s, ${other}`, second, half);
-        [nc, gc] = first === "nginx" ? [a, b] : [b, a];
+        [nginxCtl, gatewayCtl] = first === "nginx" ? [a, b] : [b, a];
         stopSpinners();
         stopSpinners = () => {};
       }
-      pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g, directAtFloorHalf: df, floorAtOwnHalf: fo, directControl: dc, nginxControl: nc, gatewayControl: gc });
+      pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g, directAtFloorHalf: df, floorAtOwnHalf: fo, directControl: directCtl, nginxControl: nginxCtl, gatewayControl: gatewayCtl });
       const fig = (x: Result, base?: Result): string => `${x.p99.toFixed(2)}${base ? ` (+${(x.p99 - base.p99).toFixed(2)})` : ""} ms, steal ${x.steal}`;
       console.log(
         `paced round ${i + 1}/${ROUNDS} @${half}/s, p99: direct ${fig(d)}; nginx ${fig(n, d)}; node floor ${fig(f, d)}; gateway ${fig(g, d)}, its core ${busy(g, half)} busy; ` +
           `@${floorOwnHalf}/s: direct ${fig(df)}; node floor ${fig(fo, df)}, its core ${busy(fo, floorOwnHalf)} busy` +
-          (dc && nc && gc ? `; ${coreMode(!AWAKE)} @${half}/s: direct ${fig(dc)}; nginx ${fig(nc, dc)}; gateway ${fig(gc, dc)}` : ""),
+          (directCtl && nginxCtl && gatewayCtl ? `; ${coreMode(!AWAKE)} @${half}/s: direct ${fig(directCtl)}; nginx ${fig(nginxCtl, directCtl)}; gateway ${fig(gatewayCtl, directCtl)}` : ""),
       );
     }
     const directHalf = medianResult(pacedRounds.map((r) => r.direct));
@@ -699,11 +702,11 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     );
     if (CORE_CONTROL) {
       const perRound = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(", ");
-      const nc = addedPerRound("nginxControl", "directControl");
-      const gc = addedPerRound("gatewayControl", "directControl");
+      const nginxCtl = addedPerRound("nginxControl", "directControl");
+      const gatewayCtl = addedPerRound("gatewayControl", "directControl");
       console.log(
-        `the same rate with ${coreMode(!AWAKE)} (the control; this run's paced rounds used ${coreMode(AWAKE)}): nginx adds ${median(nc).toFixed(2)} ms (per round ${perRound(nc)}), ` +
-          `the gateway ${median(gc).toFixed(2)} ms (per round ${perRound(gc)}), against ${nginxAdded.toFixed(2)} and ${added.toFixed(2)} ms with ${coreMode(AWAKE)}`,
+        `the same rate with ${coreMode(!AWAKE)} (the control; this run's paced rounds used ${coreMode(AWAKE)}): nginx adds ${median(nginxCtl).toFixed(2)} ms (per round ${perRound(nginxCtl)}), ` +
+          `the gateway ${median(gatewayCtl).toFixed(2)} ms (per round ${perRound(gatewayCtl)}), against ${nginxAdded.toFixed(2)} and ${added.toFixed(2)} ms with ${coreMode(AWAKE)}`,
       );
     }
     const floorOwnRounds = addedPerRound("floorAtOwnHalf", "directAtFloorHalf");
