@@ -26,6 +26,7 @@
 //
 // Flags: --quick (short runs), --rounds N, --seconds N, --connections N, --runtime bundle|tsx,
 //        --awake-cores / --idle-cores (force the paced runs' core mode),
+//        --upstream-chunked (the upstream answers chunked, not with a Content-Length),
 //        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
 //        --node-flags "..." (the gateway's node flags, default GATEWAY_FLAGS below; the Node floor runs with them too),
 //        --profile DIR (gateway runs only, under node --cpu-prof; the profile lands in DIR at exit),
@@ -73,12 +74,20 @@ const AGAINST_NODE_FLAGS = opt("against-node-flags") === undefined ? SERVER_NODE
 const TOKEN = "bench-management-token";
 const BODY = JSON.stringify({ data: [[1, 2, 3, 4]] });
 
+/**
+ * The upstream: a node:http model stand-in. It answers with a Content-Length, as the Azure ML inference
+ * server (Flask), Triton and MLServer do for a JSON prediction; `--upstream-chunked` makes it answer
+ * chunked instead (node:http's default without a length), the framing of a streamed answer.
+ */
+const UPSTREAM_CHUNKED = flag("upstream-chunked");
 const UPSTREAM = `
 const http = require("node:http");
+const answer = Buffer.from('{"result":[0.5]}');
+const head = { "content-type": "application/json"${UPSTREAM_CHUNKED ? "" : ', "content-length": answer.length'} };
 const s = http.createServer((req, res) => {
   if (req.method === "GET") { res.end("ok"); return; }
   req.resume();
-  req.on("end", () => { res.writeHead(200, { "content-type": "application/json" }); res.end('{"result":[0.5]}'); });
+  req.on("end", () => { res.writeHead(200, head); res.end(answer); });
 });
 s.keepAliveTimeout = 60000;
 s.listen(Number(process.argv[1]), "127.0.0.1");
@@ -531,7 +540,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     const paced = (name: string, t: Target, rate: number): Promise<Result> => measure(name, t, DURATION_S, rate);
 
     console.log(
-      `load: ${CONNECTIONS} connections, ${DURATION_S}s per run (${WARMUP_S}s warm-up per target first; paced runs measure after ${PACED_WARMUP_MS} ms), ${BODY.length}-byte JSON body; ${WRK ? "wrk -t1 (paced: delay() per connection)" : "a Node loader"}`,
+      `load: ${CONNECTIONS} connections, ${DURATION_S}s per run (${WARMUP_S}s warm-up per target first; paced runs measure after ${PACED_WARMUP_MS} ms), ${BODY.length}-byte JSON body, the upstream's 16-byte answer ${UPSTREAM_CHUNKED ? "chunked" : "with a Content-Length"}; ${WRK ? "wrk -t1 (paced: delay() per connection)" : "a Node loader"}`,
     );
     console.log(
       PIN
