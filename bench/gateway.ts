@@ -183,7 +183,8 @@ const HAVE_CHRT = spawnSync("chrt", ["-i", "0", "true"]).status === 0;
  * idle, as production runs them; `--awake-cores` / `--idle-cores` force either mode.
  * Every paced round also runs direct, nginx and the gateway in the other mode, as a control.
  */
-const AWAKE = PIN && HAVE_CHRT && (flag("awake-cores") || (!flag("idle-cores") && CPUIDLE === "none"));
+const CORE_MODE_FORCED = flag("awake-cores") || flag("idle-cores");
+const AWAKE = PIN && HAVE_CHRT && (CORE_MODE_FORCED ? flag("awake-cores") : CPUIDLE === "none");
 /** Whether the control runs (the other mode) can run: both modes need pinning and chrt. */
 const CORE_CONTROL = PIN && HAVE_CHRT;
 /** "awake cores" or "idle cores". */
@@ -477,6 +478,11 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   /** Stops the paced runs' busy loops (see AWAKE), also when a run throws. */
   let stopSpinners = (): void => {};
+  /** Stops the busy loops now running, if any. */
+  const stopAwake = (): void => {
+    stopSpinners();
+    stopSpinners = () => {};
+  };
   const start = (core: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess => {
     const [c, a] = pinned(core, cmd, args);
     const child = spawn(c, a, { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
@@ -548,7 +554,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
         : `pinning: off (${CORES} core(s)${HAVE_TASKSET ? "" : ", no taskset"}); figures are less comparable`,
     );
     if (PIN) {
-      const why = flag("awake-cores") || flag("idle-cores") ? "as asked" : HAVE_CHRT ? `cpuidle driver: ${CPUIDLE}` : "no chrt";
+      const why = CORE_MODE_FORCED ? "as asked" : HAVE_CHRT ? `cpuidle driver: ${CPUIDLE}` : "no chrt";
       console.log(`paced runs: ${AWAKE ? "both cores kept awake (SCHED_IDLE busy loops)" : "cores left idle between requests"} (${why})${CORE_CONTROL ? `; direct, nginx and the gateway also run with ${coreMode(!AWAKE)} as a control` : ""}`);
     }
     console.log(`gateway: ${RUNTIME === "tsx" ? "node --import tsx" : "esbuild bundle"} of ${SERVER_ROOT}, node flags: ${SERVER_NODE_FLAGS.join(" ") || "(none)"}`);
@@ -629,21 +635,17 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       // The floor by the goal's own definition: direct and the floor at half the floor's saturation rate.
       const df = await paced(`direct @${floorOwnHalf}/s`, "direct", floorOwnHalf);
       const fo = await paced(`node floor @${floorOwnHalf}/s`, "floor", floorOwnHalf);
-      stopSpinners();
-      stopSpinners = () => {};
+      stopAwake();
       let directCtl: Result | undefined, nginxCtl: Result | undefined, gatewayCtl: Result | undefined;
       if (CORE_CONTROL) {
         if (!AWAKE) stopSpinners = keepCoresAwake();
         const other = coreMode(!AWAKE);
         directCtl = await paced(`direct @${half}/s, ${other}`, "direct", half);
         // nginx and the gateway take turns going first here too.
-        const first = i % 2 === 0 ? "nginx" : "gateway";
-        const a = await paced(`${first} @${half}/s, ${other}`, first, half);
-        const second = first === "nginx" ? "gateway" : "nginx";
-        const b = await paced(`${second} @${half}/s, ${other}`, second, half);
-        [nginxCtl, gatewayCtl] = first === "nginx" ? [a, b] : [b, a];
-        stopSpinners();
-        stopSpinners = () => {};
+        const ctl: Partial<Record<"nginx" | "gateway", Result>> = {};
+        for (const t of i % 2 === 0 ? (["nginx", "gateway"] as const) : (["gateway", "nginx"] as const)) ctl[t] = await paced(`${pacedNames[t]} @${half}/s, ${other}`, t, half);
+        [nginxCtl, gatewayCtl] = [ctl.nginx, ctl.gateway];
+        stopAwake();
       }
       pacedRounds.push({ direct: d, nginx: n, floor: f, gateway: g, directAtFloorHalf: df, floorAtOwnHalf: fo, directControl: directCtl, nginxControl: nginxCtl, gatewayControl: gatewayCtl });
       const fig = (x: Result, base?: Result): string => `${x.p99.toFixed(2)}${base ? ` (+${(x.p99 - base.p99).toFixed(2)})` : ""} ms, steal ${x.steal}`;

@@ -6,6 +6,4 @@ set -euo pipefail
 echo "[bench $(date +%T)] tools"
 bash "$(dirname "$0")/debian-packages.sh" "the gateway benchmark (npm run bench)" nginx wrk
 # Under systemd the package starts nginx on :80; the bench runs its own on free 127.0.0.1 ports.
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-  systemctl disable --now nginx >/dev/null 2>&1 && echo "  nginx: its system service is disabled (the bench runs its own on 127.0.0.1)" || true
-fi
+bash "$(dirname "$0")/no-system-service.sh" nginx "the bench runs its own on 127.0.0.1"

@@ -6,6 +6,4 @@
 set -euo pipefail
 bash "$(dirname "$0")/debian-packages.sh" "integration tests" docker-registry
 # Under systemd the package enables a registry service on :5000; the tests never use it.
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-  systemctl disable --now docker-registry >/dev/null 2>&1 && echo "  docker-registry: its system service is disabled (tests run their own on 127.0.0.1)" || true
-fi
+bash "$(dirname "$0")/no-system-service.sh" docker-registry "the tests run their own on 127.0.0.1"

@@ -101,6 +101,10 @@ export function upstreamFailure(err: unknown, timedOut: boolean, timeoutMs: numb
  * the gateway could not write never reached it.
  */
 export function isInstanceFault(err: unknown, timedOut: boolean): boolean {
-  // One classification: the failures answered as a broken connection are the ones that eject.
-  return upstreamFailure(err, timedOut, 0).code === "upstream_connection_failed";
+  return ejectsInstance(upstreamFailure(err, timedOut, 0));
+}
+
+/** The same rule on a failure already classified by upstreamFailure: those answered as a broken connection eject. */
+export function ejectsInstance(failure: GatewayError): boolean {
+  return failure.code === "upstream_connection_failed";
 }

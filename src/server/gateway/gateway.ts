@@ -8,7 +8,7 @@ import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message"
 import { BodyAborted, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
 import type { GatewayMetrics, RequestSeries } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
-import { GatewayError, failureStatus, isInstanceFault, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
+import { GatewayError, ejectsInstance, failureStatus, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
 import { Mirror } from "./mirror";
 import { IsoTime } from "./iso-time";
 import { protocolSwagger } from "./protocol-swagger";
@@ -284,13 +284,15 @@ export class Gateway {
           const timedOut = isTimeout(err);
           // Only a broken instance is ejected (a slow or oversized answer came from a live one).
           if (err instanceof UpstreamTooLarge) st.upstream_status = err.status;
-          if (isInstanceFault(err, timedOut)) runtime.markConnectionFailure(inst);
+          // Classified once: the same failure decides the ejection and the client's answer.
+          const failure = upstreamFailure(err, timedOut, timeoutMs);
+          if (ejectsInstance(failure)) runtime.markConnectionFailure(inst);
           const code = (err as { code?: string }).code;
           if (!timedOut && attempt === 0 && code && NOT_SENT.has(code) && runtime.healthyCount() > 0) {
             tried = inst;
             continue;
           }
-          throw upstreamFailure(err, timedOut, timeoutMs);
+          throw failure;
         } finally {
           if (!streaming) inst.outstanding--;
         }
