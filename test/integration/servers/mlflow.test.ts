@@ -5,11 +5,12 @@ import { describe, test } from "node:test";
 import { ensureMlflowServerImage } from "../../../src/images/mlflow-server";
 import { planServer } from "../../../src/servers/plan";
 import type { OnlineDeploymentSpec } from "../../../src/spec";
+import { corpusRoot } from "../../conformance-corpus";
 import { assertClose, BASE_IMAGE, imageSizeMb, request, runContainer, stopAndRemove, waitReady } from "./harness";
 
 // Needs the local Docker engine, modelplane/base:bookworm and PyPI for the first build (~2.5 min
 // cold; then the content-hashed image is reused). The conformance corpus is mounted read-only.
-const NCD = "/work/shared/conformance/azureml-examples/cli/endpoints/online/ncd";
+const NCD = path.join(corpusRoot(), "cli/endpoints/online/ncd");
 const MODEL = path.join(NCD, "sklearn-diabetes/model");
 const SAMPLE = readFileSync(path.join(NCD, "sample-request-sklearn.json"), "utf8");
 

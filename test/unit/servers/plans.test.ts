@@ -6,9 +6,10 @@ import { planServer, type ServerPlan } from "../../../src/servers/plan";
 import { decodeByocSource, encodeByocSource } from "../../../src/images/byoc";
 import { mlflowRequirementsFile, splitMlflowRequirement } from "../../../src/images/mlflow-server";
 import { tritonModels } from "../../../src/servers/triton";
+import { corpusRoot } from "../../conformance-corpus";
 
 const root = path.resolve(__dirname, "../../..");
-const DIABETES = "/work/shared/conformance/azureml-examples/cli/endpoints/online/ncd/sklearn-diabetes/model";
+const DIABETES = path.join(corpusRoot(), "cli/endpoints/online/ncd/sklearn-diabetes/model");
 const TRITON_REPO = path.join(root, "examples/triton/models");
 const BYOC = path.join(root, "examples/byoc");
 

@@ -3,4 +3,3 @@ import path from "node:path";
 
 export const repoRoot = path.resolve(__dirname, "../../..");
 export const fixtures = path.join(repoRoot, "test/fixtures/spec");
-export const corpusRoot = path.resolve(repoRoot, "../shared/conformance/azureml-examples");
