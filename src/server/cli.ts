@@ -8,6 +8,7 @@ interface ServerFlags {
   gatewayHost: string;
   managementHost: string;
   bodyLimitBytes?: string;
+  bodyBudgetBytes?: string;
   responseLimitBytes?: string;
   clientRequestTimeoutMs?: string;
 }
@@ -37,6 +38,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     managementHost: flags.managementHost,
     managementToken: token,
     bodyLimitBytes: wholeNumber(flags.bodyLimitBytes, "--body-limit-bytes", "1048576"),
+    bodyBudgetBytes: wholeNumber(flags.bodyBudgetBytes, "--body-budget-bytes", "536870912"),
     responseLimitBytes: wholeNumber(flags.responseLimitBytes, "--response-limit-bytes", "1048576"),
     clientRequestTimeoutMs: wholeNumber(flags.clientRequestTimeoutMs, "--client-request-timeout-ms", "60000"),
     processMetrics: true,
@@ -67,6 +69,7 @@ function addFlags(cmd: Command): Command {
     .option("--management-port <port>", "management API port", "8081")
     .option("--management-host <host>", "management API bind address", "127.0.0.1")
     .option("--body-limit-bytes <n>", "largest scoring request body (413 beyond); default 104857600 (100 MiB)")
+    .option("--body-budget-bytes <n>", "scoring request bodies buffered at once across all requests (429 beyond); default 1073741824 (1 GiB), at least --body-limit-bytes")
     .option("--response-limit-bytes <n>", "largest answer read from a model instance (502 beyond); default 104857600 (100 MiB)")
     .option("--client-request-timeout-ms <ms>", "time a client has to send a whole scoring request (408 beyond); default 300000");
 }

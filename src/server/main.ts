@@ -4,7 +4,7 @@ import { BufferedLines } from "./gateway/access-log-sink";
 import { DEFAULT_BODY_LIMIT_BYTES, Gateway } from "./gateway/gateway";
 import { RuntimeRegistry } from "./gateway/table";
 import { DEFAULT_RESPONSE_LIMIT_BYTES, UpstreamPools } from "./gateway/upstream";
-import { H1Server } from "./http/h1/server";
+import { DEFAULT_BODY_BUDGET_BYTES, H1Server } from "./http/h1/server";
 import { Management } from "./management/api";
 import { Provisioner } from "./management/provisioner";
 import { GatewayMetrics } from "./metrics/metrics";
@@ -20,6 +20,12 @@ export interface ServerOptions {
   managementToken: string;
   /** Largest scoring request body; larger ones get 413. @default 100 MiB */
   bodyLimitBytes?: number;
+  /**
+   * Bytes of scoring request bodies buffered at once across all requests; a request whose body
+   * would go past it gets 429 with Retry-After, and its connection closes. At least bodyLimitBytes.
+   * @default 1 GiB
+   */
+  bodyBudgetBytes?: number;
   /** Largest answer read from a model instance (answers are buffered); larger ones get 502 upstream_response_too_large. @default 100 MiB */
   responseLimitBytes?: number;
   /** Where access-log lines go. @default one line per request on stdout, written in batches (at most 50 ms late); false disables. */
@@ -72,10 +78,17 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
 }
 
 /** Refuses limits the server could not keep (NaN would silently mean "no limit"); says which and how to fix it. */
-export function checkServerOptions(opts: Pick<ServerOptions, "bodyLimitBytes" | "responseLimitBytes" | "clientRequestTimeoutMs">): void {
+export function checkServerOptions(opts: Pick<ServerOptions, "bodyLimitBytes" | "bodyBudgetBytes" | "responseLimitBytes" | "clientRequestTimeoutMs">): void {
   const b = opts.bodyLimitBytes;
   if (b !== undefined && !(Number.isSafeInteger(b) && b >= 0)) {
     throw new Error(`bodyLimitBytes: ${String(b)} is not a whole number of bytes; give 0 or more (default ${DEFAULT_BODY_LIMIT_BYTES})`);
+  }
+  const budget = opts.bodyBudgetBytes;
+  const limit = b ?? DEFAULT_BODY_LIMIT_BYTES;
+  if (budget !== undefined && !(Number.isSafeInteger(budget) && budget >= limit)) {
+    throw new Error(
+      `bodyBudgetBytes: ${String(budget)} is not a whole number of bytes of at least bodyLimitBytes (${limit}); a body at the limit must fit, so give ${limit} or more, or lower bodyLimitBytes (default ${DEFAULT_BODY_BUDGET_BYTES})`,
+    );
   }
   const r = opts.responseLimitBytes;
   if (r !== undefined && !(Number.isSafeInteger(r) && r >= 1)) {
@@ -125,7 +138,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (d.provisioningState === "Creating" || d.provisioningState === "Updating") provisioner.start(d.endpoint_name, d.name, d.generation, d.config);
   }
 
-  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, requestTimeoutMs: opts.clientRequestTimeoutMs ?? 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, ownAnswer: gateway.ownAnswer }, gateway.handle);
+  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, bodyBudgetBytes: opts.bodyBudgetBytes ?? Math.max(DEFAULT_BODY_BUDGET_BYTES, bodyLimitBytes), requestTimeoutMs: opts.clientRequestTimeoutMs ?? 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, ownAnswer: gateway.ownAnswer }, gateway.handle);
+  metrics.observeBodyBudget(gw.bodyBudget);
   const mg = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 15_000 }, management.handle);
   try {
     const ga = await gw.listen(opts.gatewayPort, opts.gatewayHost ?? "0.0.0.0");

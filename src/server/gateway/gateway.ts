@@ -5,7 +5,7 @@ import { durationText } from "./duration-text";
 import { tokenExpiry } from "../auth/tokens";
 import type { OwnAnswer, OwnAnswerContext } from "../http/h1/connection";
 import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message";
-import { BodyAborted, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
+import { BodyAborted, BodyOverBudget, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
 import type { GatewayMetrics, RequestSeries } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
 import { GatewayError, ejectsInstance, failureStatus, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
@@ -211,7 +211,10 @@ export class Gateway {
     this.send(st, up.status, out, up.body);
   }
 
-  /** The request body once all of it is in; too large (413, connection closed) or cut short (400) as gateway errors. */
+  /**
+   * The request body once all of it is in; too large (413), past the server's body budget (429) or
+   * cut short (400) as gateway errors. The first two close the connection: the body was not read.
+   */
   private async wholeBody(st: RequestState, req: H1Request): Promise<Buffer> {
     try {
       return await req.body();
@@ -219,6 +222,10 @@ export class Gateway {
       if (err instanceof BodyTooLarge) {
         st.close = true;
         throw new GatewayError("payload_too_large", `request body exceeds ${err.limit} bytes`);
+      }
+      if (err instanceof BodyOverBudget) {
+        st.close = true;
+        throw new GatewayError("too_many_requests", `the gateway is holding its limit of request bodies (${err.budgetBytes} bytes across all requests): retry shortly`);
       }
       if (err instanceof BodyAborted) throw new GatewayError("bad_request", err.message);
       throw err;
@@ -380,6 +387,8 @@ export class Gateway {
     }
     const headers: ResponseHeaders = {};
     if (status === 401) headers["www-authenticate"] = 'Bearer realm="modelplane"';
+    // Every 429 is about load that passes (a full queue, the body budget): say when to come back.
+    if (status === 429) headers["retry-after"] = "1";
     if (err instanceof GatewayError && err.code === "model_error" && err.detail.upstreamStatus !== undefined) {
       headers["ms-azureml-model-error-statuscode"] = String(err.detail.upstreamStatus);
       headers["ms-azureml-model-error-reason"] = err.detail.upstreamReason ?? "";

@@ -8,6 +8,14 @@ export class BodyTooLarge extends Error {
   }
 }
 
+/** The request's body would go past the bytes all requests together may hold (BodyBudget): retry shortly. */
+export class BodyOverBudget extends Error {
+  constructor(readonly budgetBytes: number) {
+    super(`the gateway is already holding its limit of ${budgetBytes} bytes of request bodies`);
+    this.name = "BodyOverBudget";
+  }
+}
+
 /** The client went away or sent a broken body. */
 export class BodyAborted extends Error {
   constructor(message = "request body was not received completely") {

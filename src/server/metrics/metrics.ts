@@ -1,5 +1,12 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 
+/** What /metrics reads of the HTTP layer's body budget. */
+export interface BodyBudgetSource {
+  readonly held: number;
+  readonly refusals: number;
+  readonly limitBytes: number;
+}
+
 /** What the gauges read at scrape time: the live state of each deployment's runtime. */
 export interface DeploymentGaugeSource {
   readonly endpoint: string;
@@ -129,6 +136,11 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
   readonly healthyInstances = this.deploymentGauge("modelplane_gateway_healthy_instances", "Healthy instances per deployment", (d) => d.healthyCount());
+  /** Where the body-budget figures are read from at scrape time (the HTTP layer's BodyBudget). */
+  private bodyBudget: BodyBudgetSource = { held: 0, refusals: 0, limitBytes: 0 };
+  readonly bufferedBodyBytes = this.budgetGauge("modelplane_gateway_buffered_body_bytes", "Bytes of request bodies buffered now, across all requests", (b) => b.held);
+  readonly bodyBudgetBytes = this.budgetGauge("modelplane_gateway_body_budget_bytes", "Bytes of request bodies the gateway may buffer at once (--body-budget-bytes)", (b) => b.limitBytes);
+  readonly bodyBudgetRefusals = this.budgetCounter("modelplane_gateway_body_budget_refusals_total", "Requests answered 429 because their body would have gone past the body budget");
 
   constructor(withProcessMetrics = false) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
@@ -161,6 +173,36 @@ export class GatewayMetrics {
       collect(this: Counter<"endpoint" | "deployment" | "status">) {
         this.reset();
         for (const s of all()) for (const [status, n] of s.byStatus) this.inc({ endpoint: s.endpoint, deployment: s.deployment, status: String(status) }, n);
+      },
+    });
+  }
+
+  /** Sets where the body-budget gauges and counter are read from. */
+  observeBodyBudget(budget: BodyBudgetSource): void {
+    this.bodyBudget = budget;
+  }
+
+  private budgetGauge(name: string, help: string, read: (b: BodyBudgetSource) => number): Gauge {
+    const source = (): BodyBudgetSource => this.bodyBudget;
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.set(read(source()));
+      },
+    });
+  }
+
+  private budgetCounter(name: string, help: string): Counter {
+    const source = (): BodyBudgetSource => this.bodyBudget;
+    return new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect(this: Counter) {
+        this.reset();
+        this.inc(source().refusals);
       },
     });
   }

@@ -176,6 +176,11 @@ describe("gateway", () => {
     const busy = rs.filter((r) => r.status === 429).length;
     assert.equal(ok, 6);
     assert.equal(busy, 4);
+    // A full queue passes: every 429 says when to come back, and the connection stays usable.
+    for (const r of rs.filter((x) => x.status === 429)) {
+      assert.equal(r.headers.get("retry-after"), "1");
+      assert.equal(r.headers.get("connection"), "keep-alive");
+    }
     // Queue wait bound: cap 2, queue wait 100 ms with 400 ms requests -> queued ones time out with 429.
     await h.mgmt("PUT", "/endpoints/busy/deployments/hold", deploymentBody([hold.url], { max_concurrent_requests_per_instance: 1, max_queue_wait_ms: 100 }));
     await waitProvisioned(h, "busy", "hold");
@@ -642,5 +647,73 @@ describe("gateway client timeouts", () => {
     const opts = { stateDir: "/nonexistent/never-created", gatewayPort: 0, managementPort: 0, managementToken: TOKEN };
     await assert.rejects(startServer({ ...opts, clientRequestTimeoutMs: 10 }), /^Error: clientRequestTimeoutMs: 10 is not a whole number of milliseconds of at least 1000/);
     await assert.rejects(startServer({ ...opts, bodyLimitBytes: Number.NaN }), /^Error: bodyLimitBytes: NaN is not a whole number of bytes/);
+  });
+});
+
+describe("gateway body budget", () => {
+  let h: Harness;
+  let model: Upstream;
+  let key = "";
+  before(async () => {
+    // Two bodies at the 64 KiB limit cannot be buffered at once within 96 KiB.
+    h = await startHarness({ bodyLimitBytes: 64 * 1024, bodyBudgetBytes: 96 * 1024 });
+    model = await startUpstream("sizer", (_req, res, body) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ bytes: Buffer.byteLength(body) }));
+    });
+    key = await setupEndpoint(h, "budget", { sizer: [model.url] }, { sizer: 100 });
+  });
+  after(async () => {
+    await h?.close();
+    await model?.close();
+  });
+
+  const metric = async (name: string): Promise<number> => {
+    const text = await (await fetch(`${h.server.gatewayUrl}/metrics`)).text();
+    const m = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
+    assert.ok(m, `${name} missing from /metrics`);
+    return Number(m[1]);
+  };
+
+  it("answers 429 with Retry-After while other requests' bodies fill the budget, and serves the same request once they are answered", async () => {
+    assert.equal(await metric("modelplane_gateway_body_budget_bytes"), 96 * 1024);
+    const gw = new URL(h.server.gatewayUrl);
+    const held = connect(Number(gw.port), gw.hostname);
+    let heldText = "";
+    held.on("data", (d: Buffer) => (heldText += d.toString("latin1")));
+    try {
+      const body = JSON.stringify({ data: "x".repeat(60 * 1024) });
+      const head = `POST /endpoints/budget/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+      // All of the held request's body but its last 100 bytes.
+      held.write(head + body.slice(0, body.length - 100));
+      for (let i = 0; i < 200 && (await metric("modelplane_gateway_buffered_body_bytes")) < body.length - 100; i++) await sleep(10);
+      assert.equal(await metric("modelplane_gateway_buffered_body_bytes"), body.length - 100);
+
+      const second = { data: "y".repeat(40 * 1024) };
+      const refused = await score(h.server.gatewayUrl, "budget", key, second);
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get("retry-after"), "1");
+      assert.equal(refused.headers.get("connection"), "close");
+      assert.match(refused.headers.get("x-request-id") ?? "", /.+/);
+      const err = JSON.parse(refused.text) as { error: { code: string; message: string } };
+      assert.equal(err.error.code, "too_many_requests");
+      assert.match(err.error.message, /limit of request bodies \(98304 bytes across all requests\): retry shortly/);
+      assert.equal(await metric("modelplane_gateway_body_budget_refusals_total"), 1);
+      assert.ok(h.logs.some((l) => /"status":429/.test(l) && /"endpoint":"budget"/.test(l)), "the refusal has an access-log line");
+
+      // The held request completes and is answered whole; its bytes go back.
+      held.write(body.slice(body.length - 100));
+      for (let i = 0; i < 200 && !/\r\n\r\n\{"bytes":\d+\}/.test(heldText); i++) await sleep(10);
+      assert.match(heldText, /^HTTP\/1\.1 200 /);
+      assert.match(heldText, new RegExp(`\\{"bytes":${body.length}\\}`));
+      assert.equal(await metric("modelplane_gateway_buffered_body_bytes"), 0);
+
+      const retried = await score(h.server.gatewayUrl, "budget", key, second);
+      assert.equal(retried.status, 200);
+      assert.equal(JSON.parse(retried.text).bytes, JSON.stringify(second).length);
+      assert.equal(await metric("modelplane_gateway_buffered_body_bytes"), 0);
+    } finally {
+      held.destroy();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { connect, type Socket } from "node:net";
 import { H1Server, type H1ServerOptions } from "../../../src/server/http/h1/server";
 import type { OwnAnswerContext } from "../../../src/server/http/h1/connection";
 import type { H1Request, H1Response } from "../../../src/server/http/h1/message";
-import { BodyAborted, BodyTooLarge } from "../../../src/server/http/request";
+import { BodyAborted, BodyOverBudget, BodyTooLarge } from "../../../src/server/http/request";
 
 /** What a raw client saw: everything the server wrote, and whether it closed the connection. */
 interface Seen {
@@ -18,7 +18,7 @@ const ownAnswer = (status: number, message: string): { contentType: string; body
 function echo(req: H1Request, res: H1Response): void {
   req.body().then(
     (b) => res.respond(200, { "content-type": "application/json" }, JSON.stringify({ method: req.method, url: req.url, auth: req.headers.authorization ?? null, accept: req.headers.accept ?? null, body: b.toString() })),
-    (err: Error) => res.respond(err instanceof BodyTooLarge ? 413 : 400, { connection: "close" }, err.name),
+    (err: Error) => res.respond(err instanceof BodyTooLarge ? 413 : err instanceof BodyOverBudget ? 429 : 400, { connection: "close" }, err.name),
   );
 }
 
@@ -292,6 +292,52 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.deepEqual(statuses(chunked.text), [413]);
     assert.equal(chunked.closed, true);
     assert.deepEqual(statuses((await raw(port, [post("/a", "x".repeat(10))], 1000, 0, false, 1)).text), [200]);
+  });
+
+  it("holds request bodies within one budget across connections: declared or arriving past it is BodyOverBudget; bytes come back when answered or abandoned", async () => {
+    const server = new H1Server({ bodyLimitBytes: 1000, bodyBudgetBytes: 1500, ownAnswer }, echo);
+    servers.push(server);
+    const port = (await server.listen(0, "127.0.0.1")).port;
+    const budget = server.bodyBudget;
+    const heldReaches = async (bytes: number): Promise<void> => {
+      for (let i = 0; i < 200 && budget.held !== bytes; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(budget.held, bytes);
+    };
+    // A: 800 of its 1000 bytes sent, then it waits; the budget holds exactly what arrived.
+    const a = connect(port, "127.0.0.1");
+    sockets.push(a);
+    let aText = "";
+    a.on("data", (d) => (aText += d.toString("latin1")));
+    a.write(`POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n${"a".repeat(800)}`);
+    await heldReaches(800);
+    // B declares 800 with 700 free: refused at once, before it sends a byte of it, and closed.
+    const b = await raw(port, ["POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 800\r\n\r\n"], 1000);
+    assert.deepEqual(statuses(b.text), [429]);
+    assert.match(b.text, /BodyOverBudget/);
+    assert.equal(b.closed, true);
+    assert.equal(budget.refusals, 1);
+    // C is chunked: its first 500 bytes fit (1300 held), the next 500 would not; what it held comes back.
+    const c = await raw(port, ["POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1f4\r\n" + "c".repeat(500) + "\r\n", "1f4\r\n" + "c".repeat(500) + "\r\n0\r\n\r\n"], 1000, 100);
+    assert.deepEqual(statuses(c.text), [429]);
+    assert.equal(budget.refusals, 2);
+    await heldReaches(800);
+    // A's last 200 bytes: it is answered whole, and its 1000 bytes go back.
+    a.write("a".repeat(200));
+    for (let i = 0; i < 200 && completeAnswers(aText) < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(statuses(aText), [200]);
+    assert.equal((bodies(aText)[0] as { body: string }).body, "a".repeat(1000));
+    await heldReaches(0);
+    // Now B's request fits.
+    assert.deepEqual(statuses((await raw(port, [post("/b", "b".repeat(800))], 1000, 0, false, 1)).text), [200]);
+    await heldReaches(0);
+    // A client that leaves mid-body gives its bytes back.
+    const d = connect(port, "127.0.0.1");
+    sockets.push(d);
+    d.write(`POST /d HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n${"d".repeat(600)}`);
+    await heldReaches(600);
+    d.destroy();
+    await heldReaches(0);
+    assert.equal(budget.refusals, 2);
   });
 
   it("times out a slow head (408) and a stalled body (408; the handler sees BodyAborted); closes idle connections", async () => {

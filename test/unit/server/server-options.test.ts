@@ -20,6 +20,14 @@ describe("server options", () => {
     for (const bad of [Number.NaN, -1, 1.5, Infinity]) {
       assert.throws(() => checkServerOptions({ bodyLimitBytes: bad }), { message: `bodyLimitBytes: ${bad} is not a whole number of bytes; give 0 or more (default 104857600)` });
     }
+    checkServerOptions({ bodyBudgetBytes: 104857600 });
+    checkServerOptions({ bodyLimitBytes: 10, bodyBudgetBytes: 10 });
+    for (const [limit, bad] of [[undefined, 104857599], [undefined, Number.NaN], [10, 9], [10, 10.5], [0, -1]] as const) {
+      const shown = limit ?? 104857600;
+      assert.throws(() => checkServerOptions({ bodyLimitBytes: limit, bodyBudgetBytes: bad }), {
+        message: `bodyBudgetBytes: ${bad} is not a whole number of bytes of at least bodyLimitBytes (${shown}); a body at the limit must fit, so give ${shown} or more, or lower bodyLimitBytes (default 1073741824)`,
+      });
+    }
     checkServerOptions({ responseLimitBytes: 1 });
     for (const bad of [Number.NaN, 0, -1, 1.5, Infinity]) {
       assert.throws(() => checkServerOptions({ responseLimitBytes: bad }), { message: `responseLimitBytes: ${bad} is not a whole number of bytes of at least 1; give the largest model answer to accept (default 104857600)` });
@@ -40,6 +48,7 @@ describe("server options", () => {
       assert.equal(await runCli(["server", "--state-dir", stateDir, "--body-limit-bytes", "10MB"]), 1);
       assert.equal(await runCli(["server", "--state-dir", stateDir, "--client-request-timeout-ms", "500"]), 1);
       assert.equal(await runCli(["server", "--state-dir", stateDir, "--response-limit-bytes", "0"]), 1);
+      assert.equal(await runCli(["server", "--state-dir", stateDir, "--body-limit-bytes", "2048", "--body-budget-bytes", "1024"]), 1);
       delete process.env.MODELPLANE_MANAGEMENT_TOKEN;
       assert.equal(await runCli(["server", "--state-dir", stateDir]), 1);
     } finally {
@@ -53,6 +62,7 @@ describe("server options", () => {
       'modelplane server: --body-limit-bytes must be a whole number, got "10MB"; write it without units, e.g. --body-limit-bytes 1048576\n',
       "modelplane server: clientRequestTimeoutMs: 500 is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more\n",
       "modelplane server: responseLimitBytes: 0 is not a whole number of bytes of at least 1; give the largest model answer to accept (default 104857600)\n",
+      "modelplane server: bodyBudgetBytes: 1024 is not a whole number of bytes of at least bodyLimitBytes (2048); a body at the limit must fit, so give 2048 or more, or lower bodyLimitBytes (default 1073741824)\n",
       "modelplane server: set MODELPLANE_MANAGEMENT_TOKEN to the management API's bearer token\n",
     ]);
   });

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { HTTPParser } from "http-parser-js";
+import type { BodyBudget } from "./body-budget";
 import { CONNECTION_CLOSE, H1Request, H1Response, responseHead, type BodyWriter, type ExchangeSink, type ResponseHeaders, type StreamEvents } from "./message";
 import { Refusal, betweenRequests, strictRequestParser } from "./parser";
 
@@ -7,6 +8,8 @@ import { Refusal, betweenRequests, strictRequestParser } from "./parser";
 export interface ConnectionContext {
   readonly maxHeaderSize: number;
   readonly bodyLimitBytes: number;
+  /** The bytes of request bodies all connections together may hold. */
+  readonly bodyBudget: BodyBudget;
   /** The head's last lines on a connection that stays open (keepAliveLines). */
   readonly keepAliveLines: string;
   /** The `date` header line, refreshed once a second. */
@@ -189,13 +192,15 @@ export class H1Connection implements ExchangeSink {
     if (cl !== undefined && !DIGITS.test(cl)) throw new Refusal(400, "Content-Length must be a decimal number");
     const expect = headers.expect;
     if (expect !== undefined && expect.toLowerCase() !== "100-continue") throw new Refusal(417, "only 'Expect: 100-continue' is supported");
-    const req = new H1Request(METHODS[h.method] ?? "GET", url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this);
+    const req = new H1Request(METHODS[h.method] ?? "GET", url, headers, h.shouldKeepAlive, this, this.headSince || Date.now(), this.ctx.bodyLimitBytes, this.ctx.bodyBudget, this);
     req.http11 = h.versionMinor >= 1;
     this.head = undefined;
     const length = cl === undefined ? 0 : Number(cl);
     // Without a body the message is complete with its head (the parser says so right after this call).
     if (te === undefined && length === 0) req.complete = true;
     else if (length > this.ctx.bodyLimitBytes) req.tooLarge = true;
+    // Refused at once rather than after the client sent it all; chunked bodies are checked as they arrive.
+    else if (length > this.ctx.bodyBudget.free) req.refuseOverBudget();
     req.expectsContinue = expect !== undefined && !req.complete;
     this.headSince = 0;
     this.reading = req;
@@ -354,7 +359,7 @@ export class H1Connection implements ExchangeSink {
         : { method: head && (METHODS[head.method] ?? "GET"), url: head?.url, startedAt: this.headSince || Date.now(), handled: false };
     const { contentType, body, headers } = this.ctx.ownAnswer(status, message, about);
     if (req === undefined) {
-      req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this);
+      req = new H1Request("GET", "", {}, false, this, Date.now(), 0, this.ctx.bodyBudget, this);
       req.complete = true;
       this.queue.push(req);
     }

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from "node:http";
-import { BodyAborted, BodyTooLarge } from "../request";
+import { BodyAborted, BodyOverBudget, BodyTooLarge } from "../request";
+import type { BodyBudget } from "./body-budget";
 
 /** Request headers by lower-case name; repeated list-valued headers are joined with ", ". */
 export type RequestHeaders = Readonly<Record<string, string | undefined>>;
@@ -17,7 +18,9 @@ export interface ExchangeSink {
 
 /**
  * One request of a connection. The head is parsed; the body arrives as the connection reads it and
- * is buffered up to the body limit, so `body()` resolves once the whole message is in.
+ * is buffered up to the body limit, so `body()` resolves once the whole message is in. Buffered
+ * bytes are taken from the server's BodyBudget as they arrive and given back once the request is
+ * answered or abandoned.
  */
 export class H1Request {
   private chunks: Buffer[] = [];
@@ -26,6 +29,10 @@ export class H1Request {
   complete = false;
   /** The body is (declared or turned out) larger than the limit; it is not buffered. */
   tooLarge = false;
+  /** The body (declared or as it arrived) would go past the server's BodyBudget; it is not buffered. */
+  overBudget = false;
+  /** Bytes of this body taken from the budget. */
+  private held = 0;
   /** The client speaks HTTP/1.1 (so a streamed answer can be chunked); HTTP/1.0 ones get it ended by close. */
   http11 = true;
   /** The client sent `Expect: 100-continue` and has not been told to go on yet. */
@@ -48,12 +55,17 @@ export class H1Request {
     readonly connection: object,
     readonly startedAt: number,
     private readonly limit: number,
+    private readonly budget: BodyBudget,
     private readonly sink: ExchangeSink,
   ) {}
 
-  /** The whole body; rejects with BodyTooLarge past the limit or BodyAborted when the client goes away. */
+  /**
+   * The whole body; rejects with BodyTooLarge past the limit, BodyOverBudget past the server's
+   * budget, or BodyAborted when the client goes away.
+   */
   body(): Promise<Buffer> {
     if (this.tooLarge) return Promise.reject(new BodyTooLarge(this.limit));
+    if (this.overBudget) return Promise.reject(new BodyOverBudget(this.budget.limitBytes));
     if (this.failure) return Promise.reject(this.failure);
     if (this.complete) return Promise.resolve(this.joined());
     if (this.expectsContinue) this.sink.continueBody(this);
@@ -62,36 +74,67 @@ export class H1Request {
 
   /** The whole body if it is already in (complete, within the limit), else undefined: then use `body()`. */
   bodyNow(): Buffer | undefined {
-    return this.complete && !this.tooLarge && this.failure === undefined ? this.joined() : undefined;
+    return this.complete && !this.tooLarge && !this.overBudget && this.failure === undefined ? this.joined() : undefined;
   }
 
   /** @internal A piece of the body, as parsed. */
   push(chunk: Buffer): void {
-    if (this.tooLarge || this.failure) return;
+    if (this.tooLarge || this.overBudget || this.failure) return;
     this.size += chunk.length;
     if (this.size > this.limit) {
       this.tooLarge = true;
-      this.chunks = [];
-      this.settle(new BodyTooLarge(this.limit));
+      this.drop(new BodyTooLarge(this.limit));
       return;
     }
+    if (!this.budget.take(chunk.length)) {
+      this.refuseOverBudget();
+      return;
+    }
+    this.held += chunk.length;
     this.chunks.push(chunk);
+  }
+
+  /** @internal The body cannot be held within the server's budget (declared, or as it arrived). */
+  refuseOverBudget(): void {
+    this.overBudget = true;
+    this.budget.refusals++;
+    this.drop(new BodyOverBudget(this.budget.limitBytes));
+  }
+
+  /** @internal The request was answered or abandoned: its body's bytes go back to the budget. */
+  release(): void {
+    if (this.held === 0) return;
+    this.budget.give(this.held);
+    this.held = 0;
+  }
+
+  /** Stops buffering: what was kept goes back to the budget, and a waiting handler gets `err`. */
+  private drop(err: Error): void {
+    this.chunks = [];
+    this.release();
+    this.settle(err);
   }
 
   /** @internal The message is complete. */
   end(): void {
     this.complete = true;
-    if (this.waiter && !this.tooLarge && !this.failure) {
+    if (this.waiter && !this.tooLarge && !this.overBudget && !this.failure) {
       const w = this.waiter;
       this.waiter = undefined;
       w.resolve(this.joined());
     }
   }
 
-  /** @internal The client went away, the body timed out, or its framing was refused (`reason`) before the message was complete. */
+  /**
+   * @internal The client went away, the body timed out, or its framing was refused (`reason`) before
+   * the message was complete. The body's bytes go back to the budget even if a handler still has
+   * them: what it holds past this is bounded by its own admission limits.
+   */
   abort(reason?: string): void {
+    this.release();
     if (this.complete || this.failure) return;
     this.failure = new BodyAborted(reason);
+    this.chunks = [];
     this.settle(this.failure);
   }
 
@@ -124,6 +167,8 @@ export class H1Response {
   }
 
   respond(status: number, headers: ResponseHeaders, body?: Buffer | string): void {
+    // Answered (or the connection is gone): the request body's bytes go back to the budget.
+    this.req.release();
     if (this.req.responded) return;
     this.sink.respond(this.req, status, headers, body);
   }
@@ -134,6 +179,7 @@ export class H1Response {
    * or its connection is gone. Pipelined requests wait until the body ends.
    */
   stream(status: number, headers: ResponseHeaders, events: StreamEvents): BodyWriter | undefined {
+    this.req.release();
     if (this.req.responded) return undefined;
     return this.sink.stream(this.req, status, headers, events);
   }

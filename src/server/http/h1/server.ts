@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { BodyBudget } from "./body-budget";
 import { H1Connection, type ConnectionContext, type OwnAnswer, type OwnAnswerContext } from "./connection";
 import { dateLine, keepAliveLines, type H1Request, type H1Response } from "./message";
 
@@ -7,6 +8,11 @@ export interface H1ServerOptions {
   maxHeaderSize?: number;
   /** Largest request body buffered; handlers see BodyTooLarge past it. */
   bodyLimitBytes: number;
+  /**
+   * Bytes of request bodies all connections together may hold buffered; a body that would go past
+   * it is not buffered and its handler sees BodyOverBudget. @default 1 GiB (DEFAULT_BODY_BUDGET_BYTES)
+   */
+  bodyBudgetBytes?: number;
   /** A head must arrive within this time; otherwise 408 and close. @default 15 s */
   headersTimeoutMs?: number;
   /** A whole request (head and body) must arrive within this time; otherwise 408 and close. @default 300 s */
@@ -16,6 +22,9 @@ export interface H1ServerOptions {
   /** Body and extra headers (e.g. a request id) of the answers the HTTP layer gives itself (malformed requests, timeouts). */
   ownAnswer(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
 }
+
+/** Default bytes of request bodies buffered at once, across all connections: 1 GiB. */
+export const DEFAULT_BODY_BUDGET_BYTES = 1024 * 1024 * 1024;
 
 export type H1Handler = (req: H1Request, res: H1Response) => void;
 
@@ -30,6 +39,8 @@ const SWEEP_MS = 1000;
  */
 export class H1Server {
   private readonly server: Server;
+  /** The request-body bytes held now and the refusals so far (read by /metrics). */
+  readonly bodyBudget: BodyBudget;
   private readonly connections = new Set<H1Connection>();
   private readonly ctx: ConnectionContext;
   private readonly timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
@@ -40,9 +51,11 @@ export class H1Server {
   constructor(opts: H1ServerOptions, handler: H1Handler) {
     const keepAliveMs = opts.keepAliveTimeoutMs ?? 65_000;
     this.timeouts = { headersMs: opts.headersTimeoutMs ?? 15_000, requestMs: opts.requestTimeoutMs ?? 300_000, keepAliveMs };
+    this.bodyBudget = new BodyBudget(opts.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES);
     this.ctx = {
       maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
       bodyLimitBytes: opts.bodyLimitBytes,
+      bodyBudget: this.bodyBudget,
       keepAliveLines: keepAliveLines(Math.floor(keepAliveMs / 1000)),
       dateLine: () => this.dateLine,
       handle: handler,
