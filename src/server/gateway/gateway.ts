@@ -6,6 +6,7 @@ import { tokenExpiry } from "../auth/tokens";
 import type { OwnAnswer, OwnAnswerContext } from "../http/h1/connection";
 import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message";
 import { BodyAborted, BodyOverBudget, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
+import type { BodyPieces } from "../http/body-pieces";
 import type { GatewayMetrics, RequestSeries } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
 import { GatewayError, ejectsInstance, failureStatus, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
@@ -189,7 +190,7 @@ export class Gateway {
     }
 
     // A small body usually arrives with its head: taken as it is, without a promise turn.
-    const body = req.bodyNow() ?? (await this.wholeBody(st, req));
+    const body = req.piecesNow() ?? (await this.wholeBody(st, req));
     const headers = forwardHeaders(req, st.requestId, deployment);
     if (oipPath === undefined && !pinnedName && route.mirror && shouldMirror(route.mirror.percent, Math.random())) {
       const m = route.mirror;
@@ -215,9 +216,9 @@ export class Gateway {
    * The request body once all of it is in; too large (413), past the server's body budget (429) or
    * cut short (400) as gateway errors. The first two close the connection: the body was not read.
    */
-  private async wholeBody(st: RequestState, req: H1Request): Promise<Buffer> {
+  private async wholeBody(st: RequestState, req: H1Request): Promise<readonly Buffer[]> {
     try {
-      return await req.body();
+      return await req.pieces();
     } catch (err) {
       if (err instanceof BodyTooLarge) {
         st.close = true;
@@ -263,7 +264,7 @@ export class Gateway {
    * Admission, instance choice, one exchange (one retry elsewhere when the request surely was not
    * sent). A streamed answer keeps its admission slot and its instance's count until it settles.
    */
-  private async forward(runtime: DeploymentRuntime, body: Buffer, headers: Record<string, string>, st: RequestState, target?: { path: string; method: "GET" | "POST" }): Promise<UpstreamResponse> {
+  private async forward(runtime: DeploymentRuntime, body: BodyPieces, headers: Record<string, string>, st: RequestState, target?: { path: string; method: "GET" | "POST" }): Promise<UpstreamResponse> {
     if (runtime.healthyCount() === 0) throw new GatewayError("no_healthy_instance", `deployment '${runtime.name}' has no healthy instance`);
     if (!runtime.limiter.tryAcquire()) await runtime.limiter.acquire();
     const timeoutMs = runtime.config.request_settings.request_timeout_ms;

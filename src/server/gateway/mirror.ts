@@ -1,6 +1,7 @@
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { DeploymentRuntime } from "./deployment";
 import { drain, exchange, type UpstreamPools } from "./upstream";
+import type { BodyPieces } from "../http/body-pieces";
 
 /** Default cap of mirrored copies in flight across the whole gateway. */
 export const DEFAULT_MIRROR_CONCURRENCY = 64;
@@ -25,7 +26,7 @@ export class Mirror {
     return this.inflight;
   }
 
-  send(runtime: DeploymentRuntime | undefined, endpoint: string, deployment: string, body: Buffer, headers: Record<string, string>): void {
+  send(runtime: DeploymentRuntime | undefined, endpoint: string, deployment: string, body: BodyPieces, headers: Record<string, string>): void {
     const m = this.childrenOf(endpoint, deployment);
     if (!runtime || this.inflight >= this.maxConcurrency || !runtime.limiter.tryAcquire()) {
       m.drops.inc();

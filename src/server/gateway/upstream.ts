@@ -1,5 +1,6 @@
 import { isHeader, type ExchangeHandler } from "../http/client/connection";
 import { OriginPool } from "../http/client/origin-pool";
+import type { BodyPieces } from "../http/body-pieces";
 
 /** Default cap on an instance's answer: 100 MiB, as the request body limit. */
 export const DEFAULT_RESPONSE_LIMIT_BYTES = 100 * 1024 * 1024;
@@ -334,7 +335,7 @@ export function exchange(
   path: string,
   method: "GET" | "POST",
   headers: Record<string, string>,
-  body: Buffer | undefined,
+  body: BodyPieces | undefined,
   timeoutMs: number,
   mode: AnswerMode = "buffer",
 ): Promise<UpstreamResponse> {

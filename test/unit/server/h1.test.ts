@@ -285,6 +285,19 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.deepEqual(bodies(two.text), [{ body: "abc" }, { body: "abc" }]);
   });
 
+  it("hands a body out as the pieces it arrived in (pieces(), not joined) or joined (body())", async () => {
+    const seen: { pieces: string[]; joined: string }[] = [];
+    const port = await start((req, res) => {
+      req.pieces().then(async (pieces) => {
+        seen.push({ pieces: pieces.map((p) => p.toString()), joined: (await req.body()).toString() });
+        res.respond(200, {}, "ok");
+      });
+    });
+    const sent = await raw(port, ["POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n", "abc", "def", "ghi"], 1000, 40, false, 1);
+    assert.deepEqual(statuses(sent.text), [200]);
+    assert.deepEqual(seen, [{ pieces: ["abc", "def", "ghi"], joined: "abcdefghi" }]);
+  });
+
   it("passes the body limit to the handler: declared or actual, as BodyTooLarge", async () => {
     const port = await start(echo, { bodyLimitBytes: 10 });
     assert.deepEqual(statuses((await raw(port, [post("/a", "x".repeat(11))])).text), [413]);

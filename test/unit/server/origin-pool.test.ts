@@ -44,6 +44,8 @@ function run(pool: OriginPool, req: Partial<ExchangeRequest> = {}): Promise<Outc
 class RawInstance {
   connections = 0;
   readonly heads: string[] = [];
+  /** The body of each request, in order (latin1). */
+  readonly bodies: string[] = [];
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   constructor(answer: (head: string, socket: Socket, n: number) => void) {
@@ -59,6 +61,7 @@ class RawInstance {
           const head = buffered.slice(0, end);
           const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
           if (buffered.length < end + 4 + length) return;
+          this.bodies.push(buffered.slice(end + 4, end + 4 + length));
           buffered = buffered.slice(end + 4 + length);
           this.heads.push(head);
           answer(head, socket, this.heads.length);
@@ -102,6 +105,19 @@ describe("OriginPool (the gateway's HTTP/1.1 client)", () => {
     for (let i = 0; i < 4; i++) assert.equal((await run(pool)).status, 200);
     assert.equal(inst.connections, 1);
     assert.match(inst.heads[1]!, /^GET \/ HTTP\/1\.1\r\nhost: [^\r]+$/, "a GET without a body sends no content-length");
+  });
+
+  it("writes a body given as pieces in order, never joined, with their total length: small ones with the head, large ones corked after it", async () => {
+    const { inst, pool } = await setUp((_h, s) => s.write(OK));
+    const small = [Buffer.from('{"data":'), Buffer.from("[1,2,"), Buffer.from("3]}")];
+    assert.equal((await run(pool, { method: "POST", path: "/score", body: small })).status, 200);
+    const large = ["a", "b", "c"].map((c) => Buffer.alloc(10 * 1024, c));
+    assert.equal((await run(pool, { method: "POST", path: "/score", body: large })).status, 200);
+    assert.equal((await run(pool, { method: "POST", path: "/score", body: [] })).status, 200);
+    assert.match(inst.heads[0]!, /\r\ncontent-length: 16$/);
+    assert.match(inst.heads[1]!, /\r\ncontent-length: 30720$/);
+    assert.match(inst.heads[2]!, /\r\ncontent-length: 0$/);
+    assert.deepEqual(inst.bodies, ['{"data":[1,2,3]}', "a".repeat(10240) + "b".repeat(10240) + "c".repeat(10240), ""]);
   });
 
   it("opens at most `connections` at once; the rest wait and run in order as connections free up", async () => {

@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { HTTPParser } from "http-parser-js";
+import { bodyLength, type BodyPieces } from "../body-pieces";
 import { answerParser } from "../h1/parser";
 
 /**
@@ -22,7 +23,8 @@ export interface ExchangeRequest {
   path: string;
   /** Names are the caller's own (valid tokens); values may come from a client and are checked. */
   headers: Record<string, string>;
-  body: Buffer | undefined;
+  /** One buffer, or the pieces a body arrived in (written in order, never joined). */
+  body: BodyPieces | undefined;
 }
 
 /** A transport failure of the client itself (Node's own socket errors keep their codes: ECONNREFUSED, ECONNRESET, ...). */
@@ -141,19 +143,21 @@ export class UpstreamConnection {
       head += `${name}: ${value}\r\n`;
     }
     const body = req.body;
-    if (body !== undefined || req.method === "POST") head += `content-length: ${body?.length ?? 0}\r\n`;
+    const length = body === undefined ? 0 : bodyLength(body);
+    if (body !== undefined || req.method === "POST") head += `content-length: ${length}\r\n`;
     head += "\r\n";
     this.written = false;
     handler.onConnect(this.abortNow);
     if (this.handler !== handler) return; // aborted in onConnect
     this.written = true;
-    if (body === undefined || body.length === 0) this.socket.write(head, "latin1");
-    else if (body.length < 16 * 1024) this.socket.write(Buffer.concat([Buffer.from(head, "latin1"), body]));
+    if (body === undefined || length === 0) this.socket.write(head, "latin1");
+    else if (length < 16 * 1024) this.socket.write(Buffer.concat(Buffer.isBuffer(body) ? [Buffer.from(head, "latin1"), body] : [Buffer.from(head, "latin1"), ...body]));
     else {
-      // A large body is not copied: two writes, one packet burst.
+      // A large body is not copied: head and pieces corked, one packet burst.
       this.socket.cork();
       this.socket.write(head, "latin1");
-      this.socket.write(body);
+      if (Buffer.isBuffer(body)) this.socket.write(body);
+      else for (const piece of body) this.socket.write(piece);
       this.socket.uncork();
     }
   }

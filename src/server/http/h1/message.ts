@@ -42,7 +42,7 @@ export class H1Request {
   status = 0;
   /** The handler's id for this request; an answer the layer gives it (a body timeout) carries the same id. */
   id: string | undefined = undefined;
-  private waiter: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
+  private waiter: { resolve: (pieces: readonly Buffer[]) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
 
   constructor(
@@ -64,17 +64,28 @@ export class H1Request {
    * budget, or BodyAborted when the client goes away.
    */
   body(): Promise<Buffer> {
-    if (this.tooLarge) return Promise.reject(new BodyTooLarge(this.limit));
-    if (this.overBudget) return Promise.reject(new BodyOverBudget(this.budget.limitBytes));
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.complete) return Promise.resolve(this.joined());
-    if (this.expectsContinue) this.sink.continueBody(this);
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+    const now = this.bodyNow();
+    return now !== undefined ? Promise.resolve(now) : this.pieces().then(() => this.joined());
   }
 
   /** The whole body if it is already in (complete, within the limit), else undefined: then use `body()`. */
   bodyNow(): Buffer | undefined {
     return this.complete && !this.tooLarge && !this.overBudget && this.failure === undefined ? this.joined() : undefined;
+  }
+
+  /** The whole body as the pieces it arrived in (not joined: see BodyPieces); rejects as `body()` does. */
+  pieces(): Promise<readonly Buffer[]> {
+    if (this.tooLarge) return Promise.reject(new BodyTooLarge(this.limit));
+    if (this.overBudget) return Promise.reject(new BodyOverBudget(this.budget.limitBytes));
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.complete) return Promise.resolve(this.chunks);
+    if (this.expectsContinue) this.sink.continueBody(this);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /** The body's pieces if all of it is in (complete, within the limits), else undefined: then use `pieces()`. */
+  piecesNow(): readonly Buffer[] | undefined {
+    return this.complete && !this.tooLarge && !this.overBudget && this.failure === undefined ? this.chunks : undefined;
   }
 
   /** @internal A piece of the body, as parsed. */
@@ -121,7 +132,7 @@ export class H1Request {
     if (this.waiter && !this.tooLarge && !this.overBudget && !this.failure) {
       const w = this.waiter;
       this.waiter = undefined;
-      w.resolve(this.joined());
+      w.resolve(this.chunks);
     }
   }
 
@@ -146,7 +157,11 @@ export class H1Request {
 
   private joined(): Buffer {
     const c = this.chunks;
-    return c.length === 1 ? c[0]! : Buffer.concat(c, this.size);
+    if (c.length === 1) return c[0]!;
+    // The joined copy replaces the pieces: holding both would keep every body in memory twice.
+    const whole = Buffer.concat(c, this.size);
+    this.chunks = [whole];
+    return whole;
   }
 }
 
