@@ -40,6 +40,12 @@ export = async () => {
     gatewayPort: config.requireNumber("gatewayPort"),
     managementPort: config.requireNumber("managementPort"),
     baseImage,
+    serverLimits: {
+      bodyLimitBytes: config.getNumber("bodyLimitBytes"),
+      bodyBudgetBytes: config.getNumber("bodyBudgetBytes"),
+      responseLimitBytes: config.getNumber("responseLimitBytes"),
+      clientRequestTimeoutMs: config.getNumber("clientRequestTimeoutMs"),
+    },
   });
   const endpoints: Record<string, { scoringUri: pulumi.Output<string>; swaggerUri: pulumi.Output<string>; authMode: string }> = {};
   const keys: Record<string, { primaryKey: pulumi.Output<string>; secondaryKey: pulumi.Output<string> }> = {};

@@ -6,6 +6,7 @@ import { DockerNetwork } from "../src/providers/docker/network";
 import { DockerVolume } from "../src/providers/docker/volume";
 import { fingerprint, StackImage } from "../src/providers/images/image";
 import { RandomSecret } from "../src/providers/secret";
+import { serverLimitFlags, serverLimitProblems, type ServerLimits } from "../src/server/limits";
 
 export interface ControlPlaneArgs {
   /** Stack name used in every Docker object's name and labels. @default pulumi.getStack() */
@@ -18,7 +19,16 @@ export interface ControlPlaneArgs {
   baseImage?: string;
   /** Host address the gateway port is published on. @default "127.0.0.1" */
   gatewayHostIp?: string;
+  /**
+   * The server's body, answer and client-time limits (stack config modelplane:bodyLimitBytes,
+   * bodyBudgetBytes, responseLimitBytes, clientRequestTimeoutMs). Changing them replaces the
+   * server container; its state is on the volume. @default the server's own defaults (src/server/limits.ts)
+   */
+  serverLimits?: ServerLimits;
 }
+
+/** What the server image runs by default (its CMD); limits are added after it. */
+export const SERVER_COMMAND = ["--state-dir", "/data", "--gateway-port", "8080", "--management-port", "8081", "--management-host", "0.0.0.0"];
 
 // What the server image runs: a change here means a new server image.
 const SERVER_SOURCES = ["src/server", "src/spec", "src/images/build.ts", "templates/server", "package-lock.json"];
@@ -33,6 +43,7 @@ export function validateControlPlaneArgs(args: ControlPlaneArgs): string[] {
     if (!Number.isInteger(v) || v < 1024 || v > 65535) problems.push(`${f} is ${JSON.stringify(v)}: set an integer port between 1024 and 65535 (stack config modelplane:${f})`);
   }
   if (args.gatewayPort === args.managementPort) problems.push(`gatewayPort and managementPort are both ${args.gatewayPort}: give each its own port`);
+  for (const p of serverLimitProblems(args.serverLimits ?? {})) problems.push(`${p.message} (stack config modelplane:${p.field})`);
   return problems;
 }
 
@@ -73,6 +84,7 @@ export class ControlPlane extends pulumi.ComponentResource {
       { parent: this },
     );
     const managementUrl = `http://127.0.0.1:${args.managementPort}`;
+    const limitFlags = serverLimitFlags(args.serverLimits ?? {});
     const server = new DockerContainer(
       `${name}-server`,
       {
@@ -83,6 +95,8 @@ export class ControlPlane extends pulumi.ComponentResource {
         labels,
         network: network.name,
         networkAliases: ["modelplane-server"],
+        // Only set limits change the command: a stack without them keeps the image's CMD (and its container).
+        ...(limitFlags.length > 0 ? { command: [...SERVER_COMMAND, ...limitFlags] } : {}),
         volumes: { [`modelplane-${stack}-state`]: "/data" },
         ports: [
           { container: GATEWAY_PORT, host: args.gatewayPort, hostIp: args.gatewayHostIp ?? "127.0.0.1" },

@@ -1,16 +1,18 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { BufferedLines } from "./gateway/access-log-sink";
-import { DEFAULT_BODY_LIMIT_BYTES, Gateway } from "./gateway/gateway";
+import { Gateway } from "./gateway/gateway";
 import { RuntimeRegistry } from "./gateway/table";
-import { DEFAULT_RESPONSE_LIMIT_BYTES, UpstreamPools } from "./gateway/upstream";
-import { DEFAULT_BODY_BUDGET_BYTES, H1Server } from "./http/h1/server";
+import { UpstreamPools } from "./gateway/upstream";
+import { H1Server } from "./http/h1/server";
+import { DEFAULT_BODY_BUDGET_BYTES, DEFAULT_BODY_LIMIT_BYTES, checkServerOptions, type ServerLimits } from "./limits";
 import { Management } from "./management/api";
 import { Provisioner } from "./management/provisioner";
 import { GatewayMetrics } from "./metrics/metrics";
 import { Store } from "./store/store";
 
-export interface ServerOptions {
+/** How to run the server; its size and time limits are ServerLimits (limits.ts). */
+export interface ServerOptions extends ServerLimits {
   stateDir: string;
   gatewayPort: number;
   gatewayHost?: string;
@@ -18,25 +20,10 @@ export interface ServerOptions {
   /** @default "127.0.0.1" (the management API is not meant to be reachable from other hosts) */
   managementHost?: string;
   managementToken: string;
-  /** Largest scoring request body; larger ones get 413. @default 100 MiB */
-  bodyLimitBytes?: number;
-  /**
-   * Bytes of scoring request bodies buffered at once across all requests; a request whose body
-   * would go past it gets 429 with Retry-After, and its connection closes. At least bodyLimitBytes.
-   * @default 1 GiB
-   */
-  bodyBudgetBytes?: number;
-  /** Largest answer read from a model instance (answers are buffered); larger ones get 502 upstream_response_too_large. @default 100 MiB */
-  responseLimitBytes?: number;
   /** Where access-log lines go. @default one line per request on stdout, written in batches (at most 50 ms late); false disables. */
   accessLog?: boolean | ((line: string) => void);
   /** Base URL put into scoring_uri/swagger_uri. @default env MODELPLANE_PUBLIC_URL or the gateway's own URL */
   publicGatewayUrl?: string;
-  /**
-   * How long a client has to send a whole scoring request, head and body; 408 after that (the head
-   * alone has 15 s). @default 300000 (5 minutes)
-   */
-  clientRequestTimeoutMs?: number;
   /** Cap of mirrored copies in flight. @default 64 */
   mirrorConcurrency?: number;
   /** Node's process metrics on /metrics. @default false */
@@ -75,29 +62,6 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
     });
     server.closeIdleConnections();
   });
-}
-
-/** Refuses limits the server could not keep (NaN would silently mean "no limit"); says which and how to fix it. */
-export function checkServerOptions(opts: Pick<ServerOptions, "bodyLimitBytes" | "bodyBudgetBytes" | "responseLimitBytes" | "clientRequestTimeoutMs">): void {
-  const b = opts.bodyLimitBytes;
-  if (b !== undefined && !(Number.isSafeInteger(b) && b >= 0)) {
-    throw new Error(`bodyLimitBytes: ${String(b)} is not a whole number of bytes; give 0 or more (default ${DEFAULT_BODY_LIMIT_BYTES})`);
-  }
-  const budget = opts.bodyBudgetBytes;
-  const limit = b ?? DEFAULT_BODY_LIMIT_BYTES;
-  if (budget !== undefined && !(Number.isSafeInteger(budget) && budget >= limit)) {
-    throw new Error(
-      `bodyBudgetBytes: ${String(budget)} is not a whole number of bytes of at least bodyLimitBytes (${limit}); a body at the limit must fit, so give ${limit} or more, or lower bodyLimitBytes (default ${DEFAULT_BODY_BUDGET_BYTES})`,
-    );
-  }
-  const r = opts.responseLimitBytes;
-  if (r !== undefined && !(Number.isSafeInteger(r) && r >= 1)) {
-    throw new Error(`responseLimitBytes: ${String(r)} is not a whole number of bytes of at least 1; give the largest model answer to accept (default ${DEFAULT_RESPONSE_LIMIT_BYTES})`);
-  }
-  const t = opts.clientRequestTimeoutMs;
-  if (t !== undefined && !(Number.isSafeInteger(t) && t >= 1000)) {
-    throw new Error(`clientRequestTimeoutMs: ${String(t)} is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more`);
-  }
 }
 
 /** Starts the management API and the gateway on one durable store. */

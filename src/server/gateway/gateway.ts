@@ -18,12 +18,6 @@ import { pickWeighted, shouldMirror } from "./select";
 import { EMPTY_TABLE, type EndpointRoute, type RoutingTable } from "./table";
 import { UpstreamTooLarge, exchange, isTimeout, type AnswerStream, type UpstreamPools, type UpstreamResponse } from "./upstream";
 
-/**
- * Default body limit: 100 MiB. Bodies are buffered (they may be mirrored and retried), so the limit
- * also bounds memory per request; lower it with bodyLimitBytes / --body-limit-bytes. The HTTP layer
- * (src/server/http/h1) enforces it.
- */
-export const DEFAULT_BODY_LIMIT_BYTES = 100 * 1024 * 1024;
 /** model_server of deployments whose /v2 routes (Open Inference Protocol) the gateway forwards. */
 const OIP_SERVER = "tritonserver";
 

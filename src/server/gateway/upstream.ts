@@ -1,9 +1,8 @@
 import { isHeader, type ExchangeHandler } from "../http/client/connection";
 import { OriginPool } from "../http/client/origin-pool";
 import type { BodyPieces } from "../http/body-pieces";
+import { DEFAULT_RESPONSE_LIMIT_BYTES } from "../limits";
 
-/** Default cap on an instance's answer: 100 MiB, as the request body limit. */
-export const DEFAULT_RESPONSE_LIMIT_BYTES = 100 * 1024 * 1024;
 
 /**
  * Keep-alive connection pools, one per instance origin, shared by all routing tables, and the

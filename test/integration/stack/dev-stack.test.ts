@@ -333,13 +333,15 @@ test("8. kill -9 of pulumi up midway, then up again: converges with no duplicate
   assert.equal((await score({ "azureml-model-deployment": "blue" })).status, 200);
 });
 
-test("9. a second stack runs side by side on the same engine", async (t) => {
+test("9. a second stack runs side by side on the same engine, with its own server limits", async (t) => {
   const [g, m] = [await freePort(), await freePort()];
   second = await TestStack.create(REPO_ROOT, `${STACK}b`, {
     "modelplane:gatewayPort": String(g),
     "modelplane:managementPort": String(m),
     "modelplane:baseImage": BASE_IMAGE,
     "modelplane:specDir": SPEC_DIR_REL,
+    "modelplane:bodyLimitBytes": "4096",
+    "modelplane:bodyBudgetBytes": "65536",
   });
   const started = Date.now();
   await second.pulumi(["up", "--yes", "--skip-preview"]);
@@ -353,6 +355,15 @@ test("9. a second stack runs side by side on the same engine", async (t) => {
   assert.equal(res.status, 200);
   assert.equal((await score()).status, 200, "the first stack still serves");
   assert.equal((await fetch(uri, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: REQUEST })).status, 401, "keys do not cross stacks");
+  // The same request padded past 4 KiB: the second stack's server refuses it (its limit came from
+  // stack config through the container's command); the first, on the default 100 MiB, scores it.
+  const padded = REQUEST + " ".repeat(5000);
+  const refused = await fetch(uri, { method: "POST", headers: { authorization: `Bearer ${k}`, "content-type": "application/json" }, body: padded });
+  assert.equal(refused.status, 413);
+  assert.match(await refused.text(), /request body exceeds 4096 bytes/);
+  const firstStack = await fetch(scoringUri, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: padded });
+  assert.equal(firstStack.status, 200);
+  assertPredictions(await firstStack.text());
   await second.pulumi(["destroy", "--yes", "--skip-preview"]);
   assert.deepEqual(await containersByLabel({ "modelplane.stack": `${STACK}b` }), []);
   assert.equal((await score()).status, 200, "destroying one stack leaves the other serving");

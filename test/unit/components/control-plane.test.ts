@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { DYN, installMocks, isSecret, MOCK_TOKEN, one, registrations, REPO_ROOT, reveal, secretOf, settle, valueOf } from "./harness";
@@ -7,6 +8,8 @@ installMocks("dev");
 // Loaded after setMocks (the components must see the mock monitor).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ControlPlane, validateControlPlaneArgs } = require("../../../components") as typeof import("../../../components");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { SERVER_COMMAND } = require("../../../components/control-plane") as typeof import("../../../components/control-plane");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { fingerprint } = require("../../../src/providers/images/image") as typeof import("../../../src/providers/images/image");
 
@@ -26,6 +29,13 @@ describe("validateControlPlaneArgs", () => {
       "gatewayPort is 18080.5: set an integer port between 1024 and 65535 (stack config modelplane:gatewayPort)",
     ]);
     assert.equal(validateControlPlaneArgs({ gatewayPort: Number.NaN, managementPort: 18081 }).length, 1);
+  });
+  it("rejects server limits the server could not keep, naming the stack config key", () => {
+    assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 18080, managementPort: 18081, serverLimits: { bodyLimitBytes: 2048, bodyBudgetBytes: 1024, clientRequestTimeoutMs: 10 } }), [
+      "bodyBudgetBytes: 1024 is not a whole number of bytes of at least bodyLimitBytes (2048); a body at the limit must fit, so give 2048 or more, or lower bodyLimitBytes (default 1073741824) (stack config modelplane:bodyBudgetBytes)",
+      "clientRequestTimeoutMs: 10 is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more (stack config modelplane:clientRequestTimeoutMs)",
+    ]);
+    assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 18080, managementPort: 18081, serverLimits: { bodyLimitBytes: 1048576, responseLimitBytes: 1 } }), []);
   });
   it("rejects the same port twice", () => {
     assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 18080, managementPort: 18080 }), ["gatewayPort and managementPort are both 18080: give each its own port"]);
@@ -124,6 +134,22 @@ describe("ControlPlane (Pulumi mocks)", () => {
     ]);
     assert.equal(s.inputs.name, "modelplane-other-server");
     assert.equal(one(`${DYN}modelplane:Image`, "cp2-image").inputs.baseImage, "example/base:1");
+  });
+  it("server limits become flags after the image's own command; unset limits leave the command to the image", async () => {
+    new ControlPlane("cp3", { stack: "limits", gatewayPort: 38080, managementPort: 38081, serverLimits: { bodyLimitBytes: 1048576, clientRequestTimeoutMs: 60000 } });
+    new ControlPlane("cp4", { stack: "nolimits", gatewayPort: 48080, managementPort: 48081, serverLimits: { bodyLimitBytes: undefined, bodyBudgetBytes: undefined, responseLimitBytes: undefined, clientRequestTimeoutMs: undefined } });
+    await settle();
+    assert.deepEqual(one(`${DYN}modelplane:DockerContainer`, "cp3-server").inputs.command, [
+      "--state-dir", "/data", "--gateway-port", "8080", "--management-port", "8081", "--management-host", "0.0.0.0",
+      "--body-limit-bytes", "1048576", "--client-request-timeout-ms", "60000",
+    ]);
+    assert.equal("command" in one(`${DYN}modelplane:DockerContainer`, "cp4-server").inputs, false);
+  });
+  it("the command limits are added to is the server image's own CMD", () => {
+    const dockerfile = readFileSync(path.join(REPO_ROOT, "templates/server/Dockerfile"), "utf8");
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
+    assert.ok(cmd, "templates/server/Dockerfile has an exec-form CMD line");
+    assert.deepEqual(JSON.parse(cmd[1]!), SERVER_COMMAND);
   });
   it("invalid args throw before any child is registered", async () => {
     const before = registrations.length;

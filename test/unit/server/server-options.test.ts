@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { wholeNumber } from "../../../src/server/cli";
-import { checkServerOptions } from "../../../src/server/main";
+import { checkServerOptions, serverLimitFlags, serverLimitProblems } from "../../../src/server/limits";
 import { runCli } from "../../../src/cli/main";
 
 describe("server options", () => {
@@ -35,6 +35,19 @@ describe("server options", () => {
     for (const bad of [Number.NaN, 999, 1500.5, -1000]) {
       assert.throws(() => checkServerOptions({ clientRequestTimeoutMs: bad }), { message: `clientRequestTimeoutMs: ${bad} is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more` });
     }
+  });
+
+  it("lists every limit problem with its field, and turns set limits into the server's flags in one order", () => {
+    assert.deepEqual(serverLimitProblems({}), []);
+    assert.deepEqual(
+      serverLimitProblems({ bodyLimitBytes: -1, bodyBudgetBytes: Number.NaN, responseLimitBytes: 0, clientRequestTimeoutMs: 5 }).map((p) => p.field),
+      ["bodyLimitBytes", "bodyBudgetBytes", "responseLimitBytes", "clientRequestTimeoutMs"],
+    );
+    assert.deepEqual(serverLimitFlags({}), []);
+    assert.deepEqual(serverLimitFlags({ clientRequestTimeoutMs: 60000, bodyLimitBytes: 0, bodyBudgetBytes: undefined }), ["--body-limit-bytes", "0", "--client-request-timeout-ms", "60000"]);
+    assert.deepEqual(serverLimitFlags({ bodyLimitBytes: 1, bodyBudgetBytes: 2, responseLimitBytes: 3, clientRequestTimeoutMs: 4000 }), [
+      "--body-limit-bytes", "1", "--body-budget-bytes", "2", "--response-limit-bytes", "3", "--client-request-timeout-ms", "4000",
+    ]);
   });
 
   it("`modelplane server` says what stopped the start and exits 1 (not an internal error), before creating state", async () => {

@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { DEFAULT_BODY_BUDGET_BYTES } from "../../limits";
 import { BodyBudget } from "./body-budget";
 import { H1Connection, type ConnectionContext, type OwnAnswer, type OwnAnswerContext } from "./connection";
 import { dateLine, keepAliveLines, type H1Request, type H1Response } from "./message";
@@ -22,9 +23,6 @@ export interface H1ServerOptions {
   /** Body and extra headers (e.g. a request id) of the answers the HTTP layer gives itself (malformed requests, timeouts). */
   ownAnswer(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
 }
-
-/** Default bytes of request bodies buffered at once, across all connections: 1 GiB. */
-export const DEFAULT_BODY_BUDGET_BYTES = 1024 * 1024 * 1024;
 
 export type H1Handler = (req: H1Request, res: H1Response) => void;
 
