@@ -76,7 +76,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const stdoutLog = typeof opts.accessLog === "function" || opts.accessLog === false ? undefined : new BufferedLines((chunk) => process.stdout.write(chunk));
   const accessLog = typeof opts.accessLog === "function" ? opts.accessLog : (stdoutLog?.push ?? (() => {}));
   const bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const gateway = new Gateway({ pools, metrics, tokenSecret, accessLog, mirrorConcurrency: opts.mirrorConcurrency });
+  const bodyBudgetBytes = opts.bodyBudgetBytes ?? Math.max(DEFAULT_BODY_BUDGET_BYTES, bodyLimitBytes);
+  // Mirrored copies get a quarter of the clients' budget on top of it (see Mirror).
+  const gateway = new Gateway({ pools, metrics, tokenSecret, accessLog, mirrorConcurrency: opts.mirrorConcurrency, mirrorBodyBudgetBytes: Math.floor(bodyBudgetBytes / 4) });
   let table = registry.build([], []);
   const refresh = (): void => {
     table = registry.build(store.listEndpoints(), store.listDeployments());
@@ -102,7 +104,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (d.provisioningState === "Creating" || d.provisioningState === "Updating") provisioner.start(d.endpoint_name, d.name, d.generation, d.config);
   }
 
-  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, bodyBudgetBytes: opts.bodyBudgetBytes ?? Math.max(DEFAULT_BODY_BUDGET_BYTES, bodyLimitBytes), requestTimeoutMs: opts.clientRequestTimeoutMs ?? 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, ownAnswer: gateway.ownAnswer }, gateway.handle);
+  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, bodyBudgetBytes, requestTimeoutMs: opts.clientRequestTimeoutMs ?? 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, ownAnswer: gateway.ownAnswer }, gateway.handle);
   metrics.observeBodyBudget(gw.bodyBudget);
   const mg = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 15_000 }, management.handle);
   try {

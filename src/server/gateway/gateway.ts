@@ -7,6 +7,7 @@ import type { OwnAnswer, OwnAnswerContext } from "../http/h1/connection";
 import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message";
 import { BodyAborted, BodyOverBudget, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
 import type { BodyPieces } from "../http/body-pieces";
+import { BodyBudget } from "../http/h1/body-budget";
 import type { GatewayMetrics, RequestSeries } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
 import { GatewayError, ejectsInstance, failureStatus, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   tokenSecret: Uint8Array;
   accessLog: (line: string) => void;
   mirrorConcurrency?: number;
+  /** Bytes of bodies mirrored copies may hold at once; past it copies are dropped. @default no bound */
+  mirrorBodyBudgetBytes?: number;
 }
 
 /** Per-request state: what the access log reports and the headers every answer carries. */
@@ -97,7 +100,7 @@ export class Gateway {
   private readonly paths = new Map<string, string>();
 
   constructor(private readonly opts: GatewayOptions) {
-    this.mirror = new Mirror(opts.pools, opts.metrics, opts.mirrorConcurrency);
+    this.mirror = new Mirror(opts.pools, opts.metrics, opts.mirrorConcurrency, new BodyBudget(opts.mirrorBodyBudgetBytes ?? Infinity));
   }
 
   private seriesOf(endpoint: string, deployment: string): PairSeries {

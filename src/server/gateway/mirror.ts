@@ -1,15 +1,20 @@
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { DeploymentRuntime } from "./deployment";
 import { drain, exchange, type UpstreamPools } from "./upstream";
-import type { BodyPieces } from "../http/body-pieces";
+import { bodyLength, type BodyPieces } from "../http/body-pieces";
+import { BodyBudget } from "../http/h1/body-budget";
 
 /** Default cap of mirrored copies in flight across the whole gateway. */
 export const DEFAULT_MIRROR_CONCURRENCY = 64;
 
 /**
  * Sends copies of requests to a mirror deployment in the background. A copy never waits: when the
- * gateway-wide cap or the mirror deployment's own capacity is full it is dropped (and counted).
- * Responses are discarded; errors only count.
+ * gateway-wide cap, the mirror deployment's own capacity or the mirror's body budget is full it is
+ * dropped (and counted). Responses are discarded; errors only count.
+ *
+ * A copy can hold its body after the client was answered (a slow mirror), so copies have a body
+ * budget of their own: taking from the clients' budget would let a slow mirror turn clients away
+ * with 429, and taking from none would let it hold bodies without bound.
  */
 export class Mirror {
   private inflight = 0;
@@ -20,6 +25,7 @@ export class Mirror {
     private readonly pools: UpstreamPools,
     private readonly metrics: GatewayMetrics,
     private readonly maxConcurrency = DEFAULT_MIRROR_CONCURRENCY,
+    private readonly budget = new BodyBudget(Infinity),
   ) {}
 
   get pending(): number {
@@ -33,7 +39,8 @@ export class Mirror {
       return;
     }
     const inst = runtime.pick();
-    if (!inst) {
+    const bytes = bodyLength(body);
+    if (!inst || !this.budget.take(bytes)) {
       runtime.limiter.release();
       m.drops.inc();
       return;
@@ -54,6 +61,7 @@ export class Mirror {
       )
       .finally(() => {
         this.inflight--;
+        this.budget.give(bytes);
         inst.outstanding--;
         runtime.limiter.release();
       });

@@ -716,4 +716,26 @@ describe("gateway body budget", () => {
       held.destroy();
     }
   });
+
+  it("holds mirrored copies within their own budget (a quarter of the clients'): a slow mirror drops copies, never answers a client 429", async () => {
+    const slow = await startUpstream("slow", (_req, res) => setTimeout(() => res.end("{}"), 3000));
+    try {
+      const mkey = await setupEndpoint(h, "mirrored", { sizer: [model.url], slow: [slow.url] }, { sizer: 100, slow: 0 }, { slow: 50 });
+      const logStart = h.logs.length;
+      // 20 KiB bodies: one copy fits the mirror's 24 KiB; the next ones, while it is held for 3 s, do not.
+      const body = { data: "z".repeat(20 * 1024) };
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) statuses.push((await score(h.server.gatewayUrl, "mirrored", mkey, body)).status);
+      assert.deepEqual(new Set(statuses), new Set([200]), "every client got its answer");
+      const mirrored = h.logs.slice(logStart).filter((l) => /"endpoint":"mirrored"/.test(l) && /"mirrored":true/.test(l)).length;
+      assert.ok(mirrored >= 2, `at least two requests were picked for mirroring (${mirrored})`);
+      assert.equal(slow.hits, 1, "only the copy that fit the mirror's budget was sent");
+      const text = await (await fetch(`${h.server.gatewayUrl}/metrics`)).text();
+      const drops = Number(/^modelplane_gateway_mirror_drops_total\{endpoint="mirrored",deployment="slow"\} (\d+)$/m.exec(text)?.[1]);
+      assert.equal(drops, mirrored - 1);
+      assert.equal(await metric("modelplane_gateway_body_budget_refusals_total"), 1, "no client was refused for the mirror's bytes");
+    } finally {
+      await slow.close();
+    }
+  });
 });
