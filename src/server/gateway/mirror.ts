@@ -2,7 +2,7 @@ import type { GatewayMetrics } from "../metrics/metrics";
 import type { DeploymentRuntime } from "./deployment";
 import { drain, exchange, type UpstreamPools } from "./upstream";
 import { bodyLength, type BodyPieces } from "../http/body-pieces";
-import { BodyBudget } from "../http/h1/body-budget";
+import { BodyBudget } from "../http/body-budget";
 
 /** Default cap of mirrored copies in flight across the whole gateway. */
 export const DEFAULT_MIRROR_CONCURRENCY = 64;

@@ -3,7 +3,6 @@ import { OriginPool } from "../http/client/origin-pool";
 import type { BodyPieces } from "../http/body-pieces";
 import { DEFAULT_RESPONSE_LIMIT_BYTES } from "../limits";
 
-
 /**
  * Keep-alive connection pools, one per instance origin, shared by all routing tables, and the
  * largest answer any exchange buffers from an instance (a model that answers without end must not

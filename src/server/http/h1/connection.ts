@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { HTTPParser } from "http-parser-js";
-import type { BodyBudget } from "./body-budget";
+import type { BodyBudget } from "../body-budget";
 import { CONNECTION_CLOSE, H1Request, H1Response, responseHead, type BodyWriter, type ExchangeSink, type ResponseHeaders, type StreamEvents } from "./message";
 import { Refusal, betweenRequests, strictRequestParser } from "./parser";
 

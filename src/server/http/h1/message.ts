@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import { BodyAborted, BodyOverBudget, BodyTooLarge } from "../request";
-import type { BodyBudget } from "./body-budget";
+import type { BodyBudget } from "../body-budget";
 
 /** Request headers by lower-case name; repeated list-valued headers are joined with ", ". */
 export type RequestHeaders = Readonly<Record<string, string | undefined>>;

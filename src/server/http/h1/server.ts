@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { DEFAULT_BODY_BUDGET_BYTES } from "../../limits";
-import { BodyBudget } from "./body-budget";
+import { BodyBudget } from "../body-budget";
 import { H1Connection, type ConnectionContext, type OwnAnswer, type OwnAnswerContext } from "./connection";
 import { dateLine, keepAliveLines, type H1Request, type H1Response } from "./message";
 
