@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Agent, request as httpRequest } from "node:http";
+import { Agent, request as httpRequest, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { startServer } from "../../../src/server/main";
 import { TOKEN, deploymentBody, score, setupEndpoint, sleep, startHarness, startUpstream, waitProvisioned, type Harness, type Upstream } from "./harness";
@@ -718,11 +718,13 @@ describe("gateway body budget", () => {
   });
 
   it("holds mirrored copies within their own budget (a quarter of the clients'): a slow mirror drops copies, never answers a client 429", async () => {
-    const slow = await startUpstream("slow", (_req, res) => setTimeout(() => res.end("{}"), 3000));
+    // The mirror answers only when the test ends: the one copy it took holds its bytes throughout.
+    const waiting: ServerResponse[] = [];
+    const slow = await startUpstream("slow", (_req, res) => waiting.push(res));
     try {
       const mkey = await setupEndpoint(h, "mirrored", { sizer: [model.url], slow: [slow.url] }, { sizer: 100, slow: 0 }, { slow: 50 });
       const logStart = h.logs.length;
-      // 20 KiB bodies: one copy fits the mirror's 24 KiB; the next ones, while it is held for 3 s, do not.
+      // 20 KiB bodies: one copy fits the mirror's 24 KiB; the next ones, while it is held, do not.
       const body = { data: "z".repeat(20 * 1024) };
       const statuses: number[] = [];
       for (let i = 0; i < 30; i++) statuses.push((await score(h.server.gatewayUrl, "mirrored", mkey, body)).status);
@@ -735,6 +737,7 @@ describe("gateway body budget", () => {
       assert.equal(drops, mirrored - 1);
       assert.equal(await metric("modelplane_gateway_body_budget_refusals_total"), 1, "no client was refused for the mirror's bytes");
     } finally {
+      for (const res of waiting) res.end("{}");
       await slow.close();
     }
   });
