@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { TOKEN, mgmtCall, setupEndpoint, type Harness } from "../test/integration/server/harness";
+import { TOKEN, mgmtCall, setupEndpoint } from "../test/integration/server/harness";
 
 const { values } = parseArgs({ options: { clients: { type: "string", default: "24" }, "body-mib": { type: "string", default: "90" } } });
 const CLIENTS = Number(values.clients);
@@ -49,7 +49,7 @@ async function flood(label: string, budgetFlag: string[], upstream: string, body
         await sleep(100);
       }
     }
-    const h = { mgmt: (m: string, p: string, b?: unknown) => mgmtCall(mg, m, p, b) } as Harness;
+    const h = { mgmt: (m: string, p: string, b?: unknown) => mgmtCall(mg, m, p, b) };
     const key = await setupEndpoint(h, "bodies", { blue: [upstream] }, { blue: 100 }, {}, { request_timeout_ms: 60_000, max_concurrent_requests_per_instance: 1000, max_queue_wait_ms: 60_000 });
     let peakMb = 0;
     const sampler = setInterval(() => {

@@ -138,7 +138,7 @@ export async function waitProvisioned(h: { mgmt: Harness["mgmt"] }, e: string, d
 
 /** Creates endpoint + deployments (name -> upstream urls) + traffic; returns the primary key. */
 export async function setupEndpoint(
-  h: Harness,
+  h: Pick<Harness, "mgmt">,
   e: string,
   deployments: Record<string, string[]>,
   traffic: Record<string, number>,
