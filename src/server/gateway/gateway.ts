@@ -316,7 +316,7 @@ export class Gateway {
   private relay(st: RequestState, up: UpstreamResponse, stream: AnswerStream): void {
     const headers: ResponseHeaders = {};
     if (up.contentType !== undefined) headers["content-type"] = up.contentType;
-    const out = st.res.stream(up.status, st.headers(headers), { drain: () => stream.resume(), closed: () => stream.cancel(new ClientClosed()) });
+    const out = st.res.stream(up.status, st.headers(headers), { drain: () => stream.resume(), closed: () => stream.cancel(new ClientClosed()) }, up.length);
     if (out === undefined) {
       // The client is gone already (or was answered by the HTTP layer).
       stream.cancel(new ClientClosed());

@@ -41,7 +41,15 @@ export interface UpstreamResponse {
   body: Buffer;
   /** Set when the answer is relayed as it arrives ("stream" mode): its body flows through this. */
   stream?: AnswerStream;
+  /** A relayed answer's content-length, when it announced one (a large answer: see STREAM_LENGTH_ABOVE). */
+  length?: number;
 }
+
+/**
+ * 2xx answers announcing more than this many bytes are relayed as they arrive in "stream" mode, not
+ * buffered: the gateway then holds a few pieces of each, not up to the response limit per answer.
+ */
+export const STREAM_LENGTH_ABOVE = 1024 * 1024;
 
 /**
  * What `exchange` does with an answer's body:
@@ -52,8 +60,9 @@ export interface UpstreamResponse {
  * - "stream": a 2xx answer of unknown length (no content-length: chunked or ended by close, as
  *   server-sent events and token streams are) that is still open once the read bringing its head is
  *   parsed resolves then, and its body flows through `AnswerStream` (so does one that passes the
- *   response limit); answers with a length, non-2xx ones and those complete in that first read are
- *   buffered as with "buffer".
+ *   response limit); so does a 2xx answer whose content-length is over STREAM_LENGTH_ABOVE and within
+ *   the response limit (its length is passed on); other answers with a length, non-2xx ones and
+ *   those complete in that first read are buffered as with "buffer".
  */
 export type AnswerMode = "buffer" | "discard" | "stream";
 
@@ -105,6 +114,8 @@ class Exchange implements AnswerStream, ExchangeHandler {
   private readonly timer: NodeJS.Timeout;
   /** A 2xx answer of unknown length in "stream" mode: streamed unless it is complete with its head's read. */
   private mayStream = false;
+  /** The content-length of a large answer that may be streamed (passed on to the client). */
+  private length: number | undefined = undefined;
   private streaming = false;
   private resumeUpstream: (() => void) | undefined;
   private sink: AnswerSink | undefined;
@@ -155,16 +166,24 @@ class Exchange implements AnswerStream, ExchangeHandler {
     let ct: string | undefined;
     let n = 0;
     let hasLength = false;
+    let length = Number.NaN;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (isHeader(name, "content-type")) {
         n++;
         ct = raw[i + 1]!;
-      } else if (isHeader(name, "content-length")) hasLength = true;
+      } else if (isHeader(name, "content-length")) {
+        hasLength = true;
+        length = Number(raw[i + 1]);
+      }
     }
     this.contentType = n === 1 ? ct : undefined;
-    // 204 and 205 never have a body; an answer with a length is complete soon and is buffered.
-    if (this.mode !== "buffer" && !hasLength && status >= 200 && status < 300 && status !== 204 && status !== 205) {
+    // 204 and 205 never have a body; an answer with a length is complete soon and is buffered,
+    // unless it is large (and within the limit, which a relayed answer no longer checks).
+    const ok = status >= 200 && status < 300 && status !== 204 && status !== 205;
+    const large = this.mode === "stream" && hasLength && length > STREAM_LENGTH_ABOVE && length <= this.limitBytes;
+    if (ok && large) this.length = length;
+    if (ok && ((this.mode !== "buffer" && !hasLength) || large)) {
       this.resumeUpstream = resume;
       this.mayStream = true;
       // Decided once the read that brought the head is parsed (microtasks run after it).
@@ -224,7 +243,7 @@ class Exchange implements AnswerStream, ExchangeHandler {
     this.settled = true;
     // From now on the timer measures silence, not the whole exchange.
     this.timer.refresh();
-    this.resolve({ status: this.status, contentType: this.contentType, body: EMPTY, stream: this });
+    this.resolve({ status: this.status, contentType: this.contentType, body: EMPTY, stream: this, length: this.length });
   }
 
   onError(err: Error): void {

@@ -742,3 +742,54 @@ describe("gateway body budget", () => {
     }
   });
 });
+
+describe("gateway large answers", () => {
+  let h: Harness;
+  let model: Upstream;
+  let key = "";
+  const SIZE = 3 * 1024 * 1024 + 11;
+  before(async () => {
+    h = await startHarness();
+    model = await startUpstream("big", (_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": SIZE });
+      res.end(Buffer.alloc(SIZE, 0x71));
+    });
+    key = await setupEndpoint(h, "large", { big: [model.url] }, { big: 100 });
+  });
+  after(async () => {
+    await h?.close();
+    await model?.close();
+  });
+
+  it("relays a model's answer over 1 MiB as it arrives, under the model's content-length, and keeps the connection", async () => {
+    const logStart = h.logs.length;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const get = (): Promise<{ status: number; headers: Record<string, unknown>; bytes: Buffer; socket: unknown }> =>
+        new Promise((resolve, reject) => {
+          const gw = new URL(h.server.gatewayUrl);
+          const req = httpRequest({ host: gw.hostname, port: gw.port, method: "POST", path: "/endpoints/large/score", agent, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (d: Buffer) => chunks.push(d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(chunks), socket: res.socket }));
+          });
+          req.on("error", reject);
+          req.end("{}");
+        });
+      const first = await get();
+      assert.equal(first.status, 200);
+      assert.equal(first.headers["content-length"], String(SIZE));
+      assert.equal(first.headers["transfer-encoding"], undefined);
+      assert.equal(first.headers["azureml-model-deployment"], "big");
+      assert.ok(first.bytes.equals(Buffer.alloc(SIZE, 0x71)), "every byte, in order");
+      const second = await get();
+      assert.equal(second.status, 200);
+      assert.equal(second.socket, first.socket, "the connection is reused after a relayed answer of known length");
+      const lines = h.logs.slice(logStart).filter((l) => /"endpoint":"large"/.test(l));
+      assert.equal(lines.length, 2);
+      assert.ok(lines.every((l) => /"status":200/.test(l) && /"streamed":true/.test(l) && !/stream_error/.test(l)), lines.join("\n"));
+    } finally {
+      agent.destroy();
+    }
+  });
+});

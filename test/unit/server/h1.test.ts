@@ -474,6 +474,32 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.deepEqual(log, ["ended"]);
   });
 
+  it("streams an answer of known length under its content-length, unchunked, to HTTP/1.1 and keep-alive HTTP/1.0 clients, keeping the connection", async () => {
+    const port = await start((req, res) => {
+      if (req.url !== "/known") return void res.respond(200, {}, `plain ${req.url}`);
+      const w = res.stream(200, { "content-type": "application/octet-stream" }, { drain: () => {}, closed: () => {} }, 6);
+      assert.ok(w);
+      w.write(Buffer.from("one"));
+      setTimeout(() => {
+        w.write(Buffer.from("two"));
+        w.end();
+      }, 40);
+    });
+    const seen = await raw(port, ["GET /known HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n"], 1000, 0, false, 2);
+    const [first, second] = seen.text.split(/(?=HTTP\/1\.1 200 )/);
+    assert.match(first!, /^content-length: 6\r$/m);
+    assert.doesNotMatch(first!, /transfer-encoding/i);
+    assert.match(first!, /^connection: keep-alive\r$/m);
+    assert.ok(first!.endsWith("\r\n\r\nonetwo"), JSON.stringify(first));
+    assert.ok(second!.endsWith("plain /next"), JSON.stringify(second));
+    assert.equal(seen.closed, false);
+    const old = await raw(port, ["GET /known HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"], 1000, 0, false, 1);
+    assert.match(old.text, /^content-length: 6\r$/m);
+    assert.match(old.text, /^connection: keep-alive\r$/m);
+    assert.ok(old.text.endsWith("\r\n\r\nonetwo"), JSON.stringify(old.text));
+    assert.equal(old.closed, false);
+  });
+
   it("streams the whole answer to a client that half-closed after its request, then closes", async () => {
     const port = await start(streamer([]));
     const seen = await raw(port, ["GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"], 600, 0, true);

@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { drain, exchange, isTimeout, UpstreamPools, UpstreamTooLarge } from "../../../src/server/gateway/upstream";
+import { drain, exchange, isTimeout, STREAM_LENGTH_ABOVE, UpstreamPools, UpstreamTooLarge } from "../../../src/server/gateway/upstream";
 import { pathSegments } from "../../../src/server/http/request";
 
 describe("upstream exchange (OriginPool dispatch)", () => {
@@ -250,6 +250,49 @@ describe("upstream answers streamed as they arrive (mode \"stream\")", () => {
     assert.equal(c.pieces.join(""), `"${"b".repeat(100)}"`);
     const error = await exchange(pools, origin, "/error", "GET", {}, undefined, 5000, "stream");
     assert.deepEqual([error.status, error.body.toString(), error.stream], [500, "model failed", undefined]);
+  });
+
+  it("relays a 2xx answer announcing over 1 MiB (within the limit) with its length; buffers one at or under 1 MiB; refuses one past the limit", async () => {
+    const large = new UpstreamPools(4 * 1024 * 1024);
+    const sizes: Record<string, number> = { "/large": 2 * 1024 * 1024 + 7, "/small": STREAM_LENGTH_ABOVE, "/huge": 5 * 1024 * 1024, "/large-error": 2 * 1024 * 1024 };
+    const s = createServer((req, res) => {
+      req.resume();
+      const n = sizes[req.url ?? ""] ?? 0;
+      res.writeHead(req.url === "/large-error" ? 500 : 200, { "content-type": "application/octet-stream", "content-length": n });
+      res.end(Buffer.alloc(n, 0x6c));
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    const at = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    try {
+      const up = await exchange(large, at, "/large", "GET", {}, undefined, 5000, "stream");
+      assert.ok(up.stream, "streamed");
+      assert.deepEqual([up.status, up.length, up.body.length], [200, 2 * 1024 * 1024 + 7, 0]);
+      let bytes = 0;
+      let pieces = 0;
+      await new Promise<void>((resolve, reject) =>
+        up.stream!.start({
+          chunk: (b) => {
+            bytes += b.length;
+            pieces++;
+            return true;
+          },
+          end: resolve,
+          error: reject,
+        }),
+      );
+      assert.equal(bytes, 2 * 1024 * 1024 + 7);
+      assert.ok(pieces > 1, `relayed in pieces (${pieces})`);
+      const small = await exchange(large, at, "/small", "GET", {}, undefined, 5000, "stream");
+      assert.deepEqual([small.stream, small.length, small.body.length], [undefined, undefined, STREAM_LENGTH_ABOVE]);
+      const buffered = await exchange(large, at, "/large", "GET", {}, undefined, 5000, "buffer");
+      assert.deepEqual([buffered.stream, buffered.body.length], [undefined, 2 * 1024 * 1024 + 7], "only \"stream\" mode relays");
+      const error = await exchange(large, at, "/large-error", "GET", {}, undefined, 5000, "stream");
+      assert.deepEqual([error.status, error.stream, error.body.length], [500, undefined, 2 * 1024 * 1024], "a non-2xx answer is buffered (the client gets it as a 424)");
+      await assert.rejects(exchange(large, at, "/huge", "GET", {}, undefined, 5000, "stream"), (err) => err instanceof UpstreamTooLarge);
+    } finally {
+      await large.close();
+    }
   });
 
   it("pauses the instance while the sink refuses a piece and goes on at resume()", async () => {

@@ -272,17 +272,19 @@ export class H1Connection implements ExchangeSink {
   }
 
   /**
-   * A streamed answer: its head now, without content-length; its body through the writer, as chunks
-   * (HTTP/1.1) or up to the close (HTTP/1.0, or a HEAD request: no body at all).
+   * A streamed answer: its head now; its body through the writer, as the `length` bytes its
+   * content-length announces, or without one as chunks (HTTP/1.1) or up to the close (HTTP/1.0).
+   * A HEAD request gets no body at all.
    */
-  stream(req: H1Request, status: number, headers: ResponseHeaders, events: StreamEvents): BodyWriter | undefined {
+  stream(req: H1Request, status: number, headers: ResponseHeaders, events: StreamEvents, length?: number): BodyWriter | undefined {
     if (req.responded || this.dead || this.queue[0] !== req) return undefined;
     req.responded = true;
     req.status = status;
-    const chunked = req.http11;
-    // An HTTP/1.0 client learns where the body ends only from the close.
-    const keepAlive = chunked && this.keepsAlive(req, headers);
-    delete headers["content-length"];
+    const chunked = length === undefined && req.http11;
+    // Without a length, an HTTP/1.0 client learns where the body ends only from the close.
+    const keepAlive = (length !== undefined || chunked) && this.keepsAlive(req, headers);
+    if (length !== undefined) headers["content-length"] = length;
+    else delete headers["content-length"];
     if (chunked) headers["transfer-encoding"] = "chunked";
     this.socket.write(responseHead(status, headers, this.ctx.dateLine(), keepAlive ? this.ctx.keepAliveLines : CONNECTION_CLOSE), "latin1");
     this.streamEvents = events;

@@ -10,7 +10,7 @@ export type ResponseHeaders = Record<string, string | number | undefined>;
 /** What a request's connection does for it; implemented by the connection (see connection.ts). */
 export interface ExchangeSink {
   respond(req: H1Request, status: number, headers: ResponseHeaders, body: Buffer | string | undefined): void;
-  stream(req: H1Request, status: number, headers: ResponseHeaders, events: StreamEvents): BodyWriter | undefined;
+  stream(req: H1Request, status: number, headers: ResponseHeaders, events: StreamEvents, length?: number): BodyWriter | undefined;
   /** The request asked for its body: send `100 Continue` if the client waits for one. */
   continueBody(req: H1Request): void;
   destroy(): void;
@@ -189,14 +189,15 @@ export class H1Response {
   }
 
   /**
-   * Starts an answer whose body follows piece by piece (chunked to HTTP/1.1 clients, ended by close
-   * for HTTP/1.0 ones); `content-length` is left out. Undefined when the request was answered already
-   * or its connection is gone. Pipelined requests wait until the body ends.
+   * Starts an answer whose body follows piece by piece: with `length`, exactly that many bytes under
+   * that content-length; without, chunked to HTTP/1.1 clients and ended by close for HTTP/1.0 ones.
+   * Undefined when the request was answered already or its connection is gone. Pipelined requests
+   * wait until the body ends.
    */
-  stream(status: number, headers: ResponseHeaders, events: StreamEvents): BodyWriter | undefined {
+  stream(status: number, headers: ResponseHeaders, events: StreamEvents, length?: number): BodyWriter | undefined {
     this.req.release();
     if (this.req.responded) return undefined;
-    return this.sink.stream(this.req, status, headers, events);
+    return this.sink.stream(this.req, status, headers, events, length);
   }
 
   /** Drops the connection without an answer. */
