@@ -3,9 +3,11 @@
  * RSS with the body budget (the default, 1 GiB) side by side with a baseline run without one (a
  * budget of 100 GiB), same machine, same process. Not a test: figures for the README and notes.
  *
- *   npm run bench:bodies -- [--clients 24] [--body-mib 90]
+ *   npm run bench:bodies -- [--clients 24] [--body-mib 90] [--answer-mib N] [--root DIR]
  *
- * The model answers each request 2 s after its body is in, so bodies pile up in the gateway.
+ * The model answers each request 2 s after its body is in, so bodies pile up in the gateway. With
+ * --answer-mib it answers N MiB (with a content-length) at once instead: what answers cost. --root
+ * runs the server of another checkout (e.g. an older build, to compare).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,11 +18,14 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { TOKEN, mgmtCall, setupEndpoint } from "../test/integration/server/harness";
 
-const { values } = parseArgs({ options: { clients: { type: "string", default: "24" }, "body-mib": { type: "string", default: "90" } } });
+const { values } = parseArgs({
+  options: { clients: { type: "string", default: "24" }, "body-mib": { type: "string", default: "90" }, "answer-mib": { type: "string", default: "0" }, root: { type: "string" } },
+});
 const CLIENTS = Number(values.clients);
 const BODY_MIB = Number(values["body-mib"]);
-if (!(CLIENTS >= 1 && BODY_MIB >= 1)) throw new Error("--clients and --body-mib take whole numbers of at least 1");
-const ROOT = path.resolve(__dirname, "..");
+const ANSWER_MIB = Number(values["answer-mib"]);
+if (!(CLIENTS >= 1 && BODY_MIB >= 1 && ANSWER_MIB >= 0)) throw new Error("--clients and --body-mib take whole numbers of at least 1, --answer-mib of at least 0");
+const ROOT = path.resolve(values.root ?? path.join(__dirname, ".."));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Outcome {
@@ -90,14 +95,17 @@ function freePort(): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const answer = Buffer.alloc(ANSWER_MIB * 1024 * 1024, 0x61);
   const model = createServer((req, res) => {
     req.resume();
-    req.on("end", () => setTimeout(() => res.end("{}"), req.method === "POST" ? 2000 : 0));
+    if (ANSWER_MIB > 0) req.on("end", () => res.end(req.method === "POST" ? answer : ""));
+    else req.on("end", () => setTimeout(() => res.end("{}"), req.method === "POST" ? 2000 : 0));
   });
   await new Promise<void>((r) => model.listen(0, "127.0.0.1", r));
   const upstream = `http://127.0.0.1:${(model.address() as AddressInfo).port}`;
   const body = Buffer.alloc(BODY_MIB * 1024 * 1024, 0x61);
-  console.log(`${CLIENTS} clients each POST ${BODY_MIB} MiB at once; the model answers 2 s after a body is in; server peak RSS from /proc VmHWM`);
+  const answers = ANSWER_MIB > 0 ? `answers ${ANSWER_MIB} MiB at once` : "answers 2 s after a body is in";
+  console.log(`${CLIENTS} clients each POST ${BODY_MIB} MiB at once to the server of ${ROOT}; the model ${answers}; server peak RSS from /proc VmHWM`);
   try {
     const rows = [await flood("no budget (baseline, 100 GiB)", ["--body-budget-bytes", String(100 * 1024 ** 3)], upstream, body), await flood("body budget 1 GiB (default)", [], upstream, body)];
     console.log(`\n${"run".padEnd(32)}${"time s".padStart(8)}${"200".padStart(6)}${"429".padStart(6)}${"failed".padStart(8)}${"peak RSS MB".padStart(13)}`);
