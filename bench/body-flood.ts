@@ -43,6 +43,13 @@ async function flood(label: string, budgetFlag: string[], upstream: string, body
   const mp = await freePort();
   const args = ["--import", "tsx", path.join(ROOT, "src/server/run.ts"), "--state-dir", dir, "--gateway-host", "127.0.0.1", "--gateway-port", String(gp), "--management-port", String(mp), ...budgetFlag];
   const server = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, MODELPLANE_MANAGEMENT_TOKEN: TOKEN }, stdio: ["ignore", "ignore", "inherit"] });
+  // Interrupted (Ctrl-C, a timeout's SIGTERM): the server goes too, and its state folder.
+  const interrupted = (): void => {
+    server.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
   try {
     const mg = `http://127.0.0.1:${mp}`;
     for (let i = 0; ; i++) {
@@ -67,6 +74,7 @@ async function flood(label: string, budgetFlag: string[], upstream: string, body
     const n = (s: number): number => statuses.filter((x) => x === s).length;
     return { label, ms: Date.now() - t0, ok: n(200), busy: n(429), failed: statuses.length - n(200) - n(429), peakMb };
   } finally {
+    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
     server.kill("SIGTERM");
     await new Promise((r) => server.once("exit", r));
     rmSync(dir, { recursive: true, force: true });
