@@ -16,6 +16,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { freePort } from "../test/integration/harness/docker";
 import { TOKEN, mgmtCall, setupEndpoint } from "../test/integration/server/harness";
 
 const { values } = parseArgs({
@@ -89,16 +90,6 @@ function post(port: number, key: string, body: Buffer): Promise<number> {
     });
     req.on("error", () => resolve(-1));
     req.end(body);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
   });
 }
 

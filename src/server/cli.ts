@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { SERVER_LIMIT_FLAGS as LIMIT } from "./limits";
 import { startServer } from "./main";
 
 interface ServerFlags {
@@ -37,10 +38,10 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     managementPort: port(flags.managementPort, "--management-port"),
     managementHost: flags.managementHost,
     managementToken: token,
-    bodyLimitBytes: wholeNumber(flags.bodyLimitBytes, "--body-limit-bytes", "1048576"),
-    bodyBudgetBytes: wholeNumber(flags.bodyBudgetBytes, "--body-budget-bytes", "536870912"),
-    responseLimitBytes: wholeNumber(flags.responseLimitBytes, "--response-limit-bytes", "1048576"),
-    clientRequestTimeoutMs: wholeNumber(flags.clientRequestTimeoutMs, "--client-request-timeout-ms", "60000"),
+    bodyLimitBytes: wholeNumber(flags.bodyLimitBytes, LIMIT.bodyLimitBytes, "1048576"),
+    bodyBudgetBytes: wholeNumber(flags.bodyBudgetBytes, LIMIT.bodyBudgetBytes, "536870912"),
+    responseLimitBytes: wholeNumber(flags.responseLimitBytes, LIMIT.responseLimitBytes, "1048576"),
+    clientRequestTimeoutMs: wholeNumber(flags.clientRequestTimeoutMs, LIMIT.clientRequestTimeoutMs, "60000"),
     processMetrics: true,
   });
   console.error(`modelplane server: gateway ${server.gatewayUrl}, management ${server.managementUrl}, state ${flags.stateDir}`);
@@ -68,10 +69,10 @@ function addFlags(cmd: Command): Command {
     .option("--gateway-host <host>", "gateway bind address", "0.0.0.0")
     .option("--management-port <port>", "management API port", "8081")
     .option("--management-host <host>", "management API bind address", "127.0.0.1")
-    .option("--body-limit-bytes <n>", "largest scoring request body (413 beyond); default 104857600 (100 MiB)")
-    .option("--body-budget-bytes <n>", "scoring request bodies buffered at once across all requests (429 beyond); default 1073741824 (1 GiB), at least --body-limit-bytes")
-    .option("--response-limit-bytes <n>", "largest answer read from a model instance (502 beyond); default 104857600 (100 MiB)")
-    .option("--client-request-timeout-ms <ms>", "time a client has to send a whole scoring request (408 beyond); default 300000");
+    .option(`${LIMIT.bodyLimitBytes} <n>`, "largest scoring request body (413 beyond); default 104857600 (100 MiB)")
+    .option(`${LIMIT.bodyBudgetBytes} <n>`, "scoring request bodies buffered at once across all requests (429 beyond); default 1073741824 (1 GiB), at least --body-limit-bytes")
+    .option(`${LIMIT.responseLimitBytes} <n>`, "largest answer read from a model instance (502 beyond); default 104857600 (100 MiB)")
+    .option(`${LIMIT.clientRequestTimeoutMs} <ms>`, "time a client has to send a whole scoring request (408 beyond); default 300000");
 }
 
 /** Adds `modelplane server` (management token from env MODELPLANE_MANAGEMENT_TOKEN). */

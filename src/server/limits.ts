@@ -30,8 +30,8 @@ export interface ServerLimits {
   clientRequestTimeoutMs?: number;
 }
 
-/** The limits in check order, each with its command-line flag. */
-const FLAGS: Record<keyof ServerLimits, string> = {
+/** The limits in check order, each with its `modelplane server` flag (src/server/cli.ts). */
+export const SERVER_LIMIT_FLAGS: Record<keyof ServerLimits, string> = {
   bodyLimitBytes: "--body-limit-bytes",
   bodyBudgetBytes: "--body-budget-bytes",
   responseLimitBytes: "--response-limit-bytes",
@@ -78,9 +78,9 @@ export function checkServerOptions(l: ServerLimits): void {
 /** The command-line flags that set the given limits (those left out keep the server's defaults). */
 export function serverLimitFlags(l: ServerLimits): string[] {
   const flags: string[] = [];
-  for (const field of Object.keys(FLAGS) as (keyof ServerLimits)[]) {
+  for (const field of Object.keys(SERVER_LIMIT_FLAGS) as (keyof ServerLimits)[]) {
     const v = l[field];
-    if (v !== undefined) flags.push(FLAGS[field], String(v));
+    if (v !== undefined) flags.push(SERVER_LIMIT_FLAGS[field], String(v));
   }
   return flags;
 }

@@ -7,7 +7,6 @@ import type { OwnAnswer, OwnAnswerContext } from "../http/h1/connection";
 import type { H1Request, H1Response, ResponseHeaders } from "../http/h1/message";
 import { BodyAborted, BodyOverBudget, BodyTooLarge, NAME_RE, bearer, pathSegments } from "../http/request";
 import type { BodyPieces } from "../http/body-pieces";
-import { BodyBudget } from "../http/body-budget";
 import type { GatewayMetrics, RequestSeries } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
 import { GatewayError, ejectsInstance, failureStatus, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
@@ -100,7 +99,7 @@ export class Gateway {
   private readonly paths = new Map<string, string>();
 
   constructor(private readonly opts: GatewayOptions) {
-    this.mirror = new Mirror(opts.pools, opts.metrics, opts.mirrorConcurrency, new BodyBudget(opts.mirrorBodyBudgetBytes ?? Infinity));
+    this.mirror = new Mirror(opts.pools, opts.metrics, opts.mirrorConcurrency, opts.mirrorBodyBudgetBytes);
   }
 
   private seriesOf(endpoint: string, deployment: string): PairSeries {

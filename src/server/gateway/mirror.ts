@@ -18,6 +18,8 @@ export const DEFAULT_MIRROR_CONCURRENCY = 64;
  */
 export class Mirror {
   private inflight = 0;
+  /** Bytes of bodies the copies in flight hold. */
+  private readonly budget: BodyBudget;
   /** Bound metric children per endpoint/deployment (no label hashing per copy). */
   private readonly children = new Map<string, { drops: { inc(): void }; ok: { inc(): void }; error: { inc(): void } }>();
 
@@ -25,8 +27,10 @@ export class Mirror {
     private readonly pools: UpstreamPools,
     private readonly metrics: GatewayMetrics,
     private readonly maxConcurrency = DEFAULT_MIRROR_CONCURRENCY,
-    private readonly budget = new BodyBudget(Infinity),
-  ) {}
+    budgetBytes = Infinity,
+  ) {
+    this.budget = new BodyBudget(budgetBytes);
+  }
 
   get pending(): number {
     return this.inflight;

@@ -166,7 +166,7 @@ class Exchange implements AnswerStream, ExchangeHandler {
     let ct: string | undefined;
     let n = 0;
     let hasLength = false;
-    let length = Number.NaN;
+    let lengthText: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (isHeader(name, "content-type")) {
@@ -174,14 +174,16 @@ class Exchange implements AnswerStream, ExchangeHandler {
         ct = raw[i + 1]!;
       } else if (isHeader(name, "content-length")) {
         hasLength = true;
-        length = Number(raw[i + 1]);
+        lengthText = raw[i + 1];
       }
     }
     this.contentType = n === 1 ? ct : undefined;
     // 204 and 205 never have a body; an answer with a length is complete soon and is buffered,
     // unless it is large (and within the limit, which a relayed answer no longer checks).
     const ok = status >= 200 && status < 300 && status !== 204 && status !== 205;
-    const large = this.mode === "stream" && hasLength && length > STREAM_LENGTH_ABOVE && length <= this.limitBytes;
+    // Parsed only where it can matter: "stream" mode (client answers), not probes or mirror copies.
+    const length = this.mode === "stream" && lengthText !== undefined ? Number(lengthText) : Number.NaN;
+    const large = length > STREAM_LENGTH_ABOVE && length <= this.limitBytes;
     if (ok && large) this.length = length;
     if (ok && ((this.mode !== "buffer" && !hasLength) || large)) {
       this.resumeUpstream = resume;

@@ -24,7 +24,7 @@ export class BodyBudget {
 
   /** Takes `n` bytes if they are free; false (nothing taken) when they are not. */
   take(n: number): boolean {
-    if (n > this.limitBytes - this.heldBytes) return false;
+    if (n > this.free) return false;
     this.heldBytes += n;
     return true;
   }

@@ -138,9 +138,9 @@ export class GatewayMetrics {
   readonly healthyInstances = this.deploymentGauge("modelplane_gateway_healthy_instances", "Healthy instances per deployment", (d) => d.healthyCount());
   /** Where the body-budget figures are read from at scrape time (the HTTP layer's BodyBudget). */
   private bodyBudget: BodyBudgetSource = { held: 0, refusals: 0, limitBytes: 0 };
-  readonly bufferedBodyBytes = this.budgetGauge("modelplane_gateway_buffered_body_bytes", "Bytes of request bodies buffered now, across all requests", (b) => b.held);
-  readonly bodyBudgetBytes = this.budgetGauge("modelplane_gateway_body_budget_bytes", "Bytes of request bodies the gateway may buffer at once (--body-budget-bytes)", (b) => b.limitBytes);
-  readonly bodyBudgetRefusals = this.budgetCounter("modelplane_gateway_body_budget_refusals_total", "Requests answered 429 because their body would have gone past the body budget");
+  readonly bufferedBodyBytes = this.budgetMetric(Gauge, "modelplane_gateway_buffered_body_bytes", "Bytes of request bodies buffered now, across all requests", (b) => b.held);
+  readonly bodyBudgetBytes = this.budgetMetric(Gauge, "modelplane_gateway_body_budget_bytes", "Bytes of request bodies the gateway may buffer at once (--body-budget-bytes)", (b) => b.limitBytes);
+  readonly bodyBudgetRefusals = this.budgetMetric(Counter, "modelplane_gateway_body_budget_refusals_total", "Requests answered 429 because their body would have gone past the body budget", (b) => b.refusals);
 
   constructor(withProcessMetrics = false) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
@@ -182,27 +182,16 @@ export class GatewayMetrics {
     this.bodyBudget = budget;
   }
 
-  private budgetGauge(name: string, help: string, read: (b: BodyBudgetSource) => number): Gauge {
+  /** A gauge or counter set from the body budget at scrape time (a gauge's inc after reset is a set). */
+  private budgetMetric<M extends Gauge | Counter>(Kind: new (config: { name: string; help: string; registers: Registry[]; collect: (this: M) => void }) => M, name: string, help: string, read: (b: BodyBudgetSource) => number): M {
     const source = (): BodyBudgetSource => this.bodyBudget;
-    return new Gauge({
+    return new Kind({
       name,
       help,
       registers: [this.registry],
-      collect(this: Gauge) {
-        this.set(read(source()));
-      },
-    });
-  }
-
-  private budgetCounter(name: string, help: string): Counter {
-    const source = (): BodyBudgetSource => this.bodyBudget;
-    return new Counter({
-      name,
-      help,
-      registers: [this.registry],
-      collect(this: Counter) {
+      collect(this: M) {
         this.reset();
-        this.inc(source().refusals);
+        this.inc(read(source()));
       },
     });
   }
