@@ -45,6 +45,7 @@ export = async () => {
       bodyBudgetBytes: config.getNumber("bodyBudgetBytes"),
       responseLimitBytes: config.getNumber("responseLimitBytes"),
       clientRequestTimeoutMs: config.getNumber("clientRequestTimeoutMs"),
+      maxConnections: config.getNumber("maxConnections"),
     },
   });
   const endpoints: Record<string, { scoringUri: pulumi.Output<string>; swaggerUri: pulumi.Output<string>; authMode: string }> = {};

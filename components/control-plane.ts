@@ -20,9 +20,9 @@ export interface ControlPlaneArgs {
   /** Host address the gateway port is published on. @default "127.0.0.1" */
   gatewayHostIp?: string;
   /**
-   * The server's body, answer and client-time limits (stack config modelplane:bodyLimitBytes,
-   * bodyBudgetBytes, responseLimitBytes, clientRequestTimeoutMs). Changing them replaces the
-   * server container; its state is on the volume. @default the server's own defaults (src/server/limits.ts)
+   * The server's body, answer, client-time and connection limits (stack config
+   * modelplane:bodyLimitBytes, bodyBudgetBytes, responseLimitBytes, clientRequestTimeoutMs,
+   * maxConnections). Changing them replaces the server container; its state is on the volume. @default the server's own defaults (src/server/limits.ts)
    */
   serverLimits?: ServerLimits;
 }

@@ -12,6 +12,7 @@ interface ServerFlags {
   bodyBudgetBytes?: string;
   responseLimitBytes?: string;
   clientRequestTimeoutMs?: string;
+  maxConnections?: string;
 }
 
 function port(value: string, flag: string): number {
@@ -42,6 +43,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     bodyBudgetBytes: wholeNumber(flags.bodyBudgetBytes, LIMIT.bodyBudgetBytes, "536870912"),
     responseLimitBytes: wholeNumber(flags.responseLimitBytes, LIMIT.responseLimitBytes, "1048576"),
     clientRequestTimeoutMs: wholeNumber(flags.clientRequestTimeoutMs, LIMIT.clientRequestTimeoutMs, "60000"),
+    maxConnections: wholeNumber(flags.maxConnections, LIMIT.maxConnections, "20000"),
     processMetrics: true,
   });
   console.error(`modelplane server: gateway ${server.gatewayUrl}, management ${server.managementUrl}, state ${flags.stateDir}`);
@@ -72,7 +74,8 @@ function addFlags(cmd: Command): Command {
     .option(`${LIMIT.bodyLimitBytes} <n>`, "largest scoring request body (413 beyond); default 104857600 (100 MiB)")
     .option(`${LIMIT.bodyBudgetBytes} <n>`, "scoring request bodies buffered at once across all requests (429 beyond); default 1073741824 (1 GiB), at least --body-limit-bytes")
     .option(`${LIMIT.responseLimitBytes} <n>`, "largest answer read from a model instance (502 beyond); default 104857600 (100 MiB)")
-    .option(`${LIMIT.clientRequestTimeoutMs} <ms>`, "time a client has to send a whole scoring request (408 beyond); default 300000");
+    .option(`${LIMIT.clientRequestTimeoutMs} <ms>`, "time a client has to send a whole scoring request (408 beyond); default 300000")
+    .option(`${LIMIT.maxConnections} <n>`, "client connections open at once (one more is answered 503 and closed); default 10000");
 }
 
 /** Adds `modelplane server` (management token from env MODELPLANE_MANAGEMENT_TOKEN). */

@@ -104,8 +104,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (d.provisioningState === "Creating" || d.provisioningState === "Updating") provisioner.start(d.endpoint_name, d.name, d.generation, d.config);
   }
 
-  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, bodyBudgetBytes, requestTimeoutMs: opts.clientRequestTimeoutMs ?? 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, ownAnswer: gateway.ownAnswer }, gateway.handle);
+  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, bodyBudgetBytes, requestTimeoutMs: opts.clientRequestTimeoutMs ?? 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, maxConnections: opts.maxConnections, ownAnswer: gateway.ownAnswer }, gateway.handle);
   metrics.observeBodyBudget(gw.bodyBudget);
+  metrics.observeConnections(gw);
   const mg = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 15_000 }, management.handle);
   try {
     const ga = await gw.listen(opts.gatewayPort, opts.gatewayHost ?? "0.0.0.0");

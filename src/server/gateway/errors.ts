@@ -19,6 +19,7 @@ export type GatewayErrorCode =
   | "upstream_connection_failed"
   | "upstream_response_too_large"
   | "no_healthy_instance"
+  | "too_many_connections"
   | "internal_error";
 
 /**
@@ -58,6 +59,7 @@ const STATUS: Record<GatewayErrorCode, number> = {
   upstream_connection_failed: 502,
   upstream_response_too_large: 502,
   no_healthy_instance: 503,
+  too_many_connections: 503,
   internal_error: 500,
 };
 
@@ -70,9 +72,12 @@ export function failureStatus(err: unknown): { status: number; code: GatewayErro
   return { status: 500, code: "internal_error", message: "the gateway failed to handle the request" };
 }
 
-/** The JSON error body of an answer the HTTP layer gives itself (bad framing, timeouts), by status. */
-export function protocolErrorBody(status: number, message: string): { contentType: string; body: Buffer } {
-  const code = (Object.keys(STATUS) as GatewayErrorCode[]).find((c) => STATUS[c] === status) ?? "bad_request";
+/**
+ * The JSON error body of an answer the HTTP layer gives itself (bad framing, timeouts), by status,
+ * or by `code` when the HTTP layer names one (a status alone can mean more than one thing: 503).
+ */
+export function protocolErrorBody(status: number, message: string, code?: string): { contentType: string; body: Buffer } {
+  code = code !== undefined && code in STATUS ? code : ((Object.keys(STATUS) as GatewayErrorCode[]).find((c) => STATUS[c] === status) ?? "bad_request");
   return { contentType: "application/json; charset=utf-8", body: Buffer.from(JSON.stringify({ error: { code, message } })) };
 }
 

@@ -441,7 +441,7 @@ export class Gateway {
     const requestId = about.requestId ?? newRequestId();
     // A request a handler already has is logged by that handler.
     if (!about.handled) this.opts.accessLog(`${this.logLineStart(requestId, about.method, about.url, status, durationText(Math.max(0, Date.now() - about.startedAt)))}}`);
-    return { ...protocolErrorBody(status, message), headers: { "x-request-id": requestId } };
+    return { ...protocolErrorBody(status, message, about.code), headers: { "x-request-id": requestId } };
   };
 
   /**

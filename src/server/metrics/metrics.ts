@@ -7,6 +7,13 @@ export interface BodyBudgetSource {
   readonly limitBytes: number;
 }
 
+/** What /metrics reads of the HTTP layer's client connections. */
+export interface ConnectionsSource {
+  readonly openConnections: number;
+  readonly maxConnections: number;
+  readonly refusedConnections: number;
+}
+
 /** What the gauges read at scrape time: the live state of each deployment's runtime. */
 export interface DeploymentGaugeSource {
   readonly endpoint: string;
@@ -138,9 +145,14 @@ export class GatewayMetrics {
   readonly healthyInstances = this.deploymentGauge("modelplane_gateway_healthy_instances", "Healthy instances per deployment", (d) => d.healthyCount());
   /** Where the body-budget figures are read from at scrape time (the HTTP layer's BodyBudget). */
   private bodyBudget: BodyBudgetSource = { held: 0, refusals: 0, limitBytes: 0 };
-  readonly bufferedBodyBytes = this.budgetMetric(Gauge, "modelplane_gateway_buffered_body_bytes", "Bytes of request bodies buffered now, across all requests", (b) => b.held);
-  readonly bodyBudgetBytes = this.budgetMetric(Gauge, "modelplane_gateway_body_budget_bytes", "Bytes of request bodies the gateway may buffer at once (--body-budget-bytes)", (b) => b.limitBytes);
-  readonly bodyBudgetRefusals = this.budgetMetric(Counter, "modelplane_gateway_body_budget_refusals_total", "Requests answered 429 because their body would have gone past the body budget", (b) => b.refusals);
+  readonly bufferedBodyBytes = this.scrapedMetric(Gauge, "modelplane_gateway_buffered_body_bytes", "Bytes of request bodies buffered now, across all requests", () => this.bodyBudget.held);
+  readonly bodyBudgetBytes = this.scrapedMetric(Gauge, "modelplane_gateway_body_budget_bytes", "Bytes of request bodies the gateway may buffer at once (--body-budget-bytes)", () => this.bodyBudget.limitBytes);
+  readonly bodyBudgetRefusals = this.scrapedMetric(Counter, "modelplane_gateway_body_budget_refusals_total", "Requests answered 429 because their body would have gone past the body budget", () => this.bodyBudget.refusals);
+  /** Where the client-connection figures are read from at scrape time (the HTTP layer's server). */
+  private connections: ConnectionsSource = { openConnections: 0, maxConnections: 0, refusedConnections: 0 };
+  readonly clientConnections = this.scrapedMetric(Gauge, "modelplane_gateway_client_connections", "Client connections open now", () => this.connections.openConnections);
+  readonly maxClientConnections = this.scrapedMetric(Gauge, "modelplane_gateway_max_client_connections", "Client connections the gateway keeps open at once (--max-connections)", () => this.connections.maxConnections);
+  readonly refusedConnections = this.scrapedMetric(Counter, "modelplane_gateway_refused_connections_total", "Client connections answered 503 too_many_connections and closed, past --max-connections", () => this.connections.refusedConnections);
 
   constructor(withProcessMetrics = false) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
@@ -182,16 +194,20 @@ export class GatewayMetrics {
     this.bodyBudget = budget;
   }
 
-  /** A gauge or counter set from the body budget at scrape time (a gauge's inc after reset is a set). */
-  private budgetMetric<M extends Gauge | Counter>(Kind: new (config: { name: string; help: string; registers: Registry[]; collect: (this: M) => void }) => M, name: string, help: string, read: (b: BodyBudgetSource) => number): M {
-    const source = (): BodyBudgetSource => this.bodyBudget;
+  /** Sets where the client-connection gauges and counter are read from. */
+  observeConnections(source: ConnectionsSource): void {
+    this.connections = source;
+  }
+
+  /** A gauge or counter without labels, set from `read` at scrape time (a gauge's inc after reset is a set). */
+  private scrapedMetric<M extends Gauge | Counter>(Kind: new (config: { name: string; help: string; registers: Registry[]; collect: (this: M) => void }) => M, name: string, help: string, read: () => number): M {
     return new Kind({
       name,
       help,
       registers: [this.registry],
       collect(this: M) {
         this.reset();
-        this.inc(read(source()));
+        this.inc(read());
       },
     });
   }

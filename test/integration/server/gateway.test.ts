@@ -650,6 +650,96 @@ describe("gateway client timeouts", () => {
   });
 });
 
+describe("gateway connection cap", () => {
+  let h: Harness;
+  let model: Upstream;
+  let key = "";
+  before(async () => {
+    h = await startHarness({ maxConnections: 3 });
+    model = await startUpstream("capped", (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"ok":true}');
+    });
+    key = await setupEndpoint(h, "capped", { capped: [model.url] }, { capped: 100 });
+  });
+  after(async () => {
+    await h?.close();
+    await model?.close();
+  });
+
+  /** A raw connection's whole output until the server closes it (or 3 s pass). */
+  const rawExchange = (text: string): Promise<string> =>
+    new Promise((resolve) => {
+      const gw = new URL(h.server.gatewayUrl);
+      const s = connect(Number(gw.port), gw.hostname, () => s.write(text));
+      let out = "";
+      const timer = setTimeout(() => s.destroy(), 3000);
+      s.on("data", (d: Buffer) => (out += d.toString("latin1")));
+      s.on("close", () => {
+        clearTimeout(timer);
+        resolve(out);
+      });
+      s.on("error", () => {});
+    });
+
+  it("answers a connection past --max-connections 503 too_many_connections with Retry-After and a log line, keeps serving the open ones, and counts it in /metrics", async () => {
+    const gw = new URL(h.server.gatewayUrl);
+    const request = `POST /endpoints/capped/score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`;
+    const held = [0, 1, 2].map(() => connect(Number(gw.port), gw.hostname));
+    /** One request on a held keep-alive connection, answered whole. */
+    const askOn = (s: (typeof held)[number]): Promise<string> =>
+      new Promise((resolve) => {
+        let t = "";
+        const onData = (d: Buffer): void => {
+          t += d.toString("latin1");
+          if (t.endsWith('{"ok":true}')) {
+            s.off("data", onData);
+            resolve(t);
+          }
+        };
+        s.on("data", onData);
+        s.write(request);
+      });
+    try {
+      // Each is answered once: the server holds all three.
+      for (const s of held) assert.match(await askOn(s), /^HTTP\/1\.1 200 /);
+      const out = await rawExchange(request);
+      assert.match(out, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      assert.match(out, /^retry-after: 1\r$/m);
+      assert.match(out, /^connection: close\r$/m);
+      const requestId = /^x-request-id: (.+)\r$/m.exec(out)?.[1];
+      assert.ok(requestId, "the 503 carries a request id");
+      const err = JSON.parse(out.slice(out.indexOf("\r\n\r\n") + 4)) as { error: { code: string; message: string } };
+      assert.deepEqual(err, { error: { code: "too_many_connections", message: "the gateway has its limit of 3 client connections open: retry shortly, or reuse a keep-alive connection" } });
+      const line = h.logs.find((l) => l.includes(requestId));
+      assert.ok(line, "the refusal has an access-log line");
+      assert.match(line, /"status":503/);
+      assert.doesNotMatch(line, /Bearer|"path"/, "nothing of the unread request is logged");
+      // The held connections are served as before.
+      for (const s of held) assert.match(await askOn(s), /^HTTP\/1\.1 200 /);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    // Their places come free as the server sees them close: /metrics (on a new connection) then
+    // reports the cap and every refusal, the polls that came too early included.
+    let text = "";
+    let early = 0;
+    for (let i = 0; i < 200 && !text; i++) {
+      const res = await fetch(`${h.server.gatewayUrl}/metrics`);
+      if (res.status === 200) text = await res.text();
+      else {
+        assert.equal(res.status, 503);
+        await res.arrayBuffer();
+        early++;
+        await sleep(10);
+      }
+    }
+    assert.match(text, /^modelplane_gateway_max_client_connections 3$/m);
+    assert.match(text, new RegExp(`^modelplane_gateway_refused_connections_total ${1 + early}$`, "m"));
+    assert.match(text, /^modelplane_gateway_client_connections [1-3]$/m);
+  });
+});
+
 describe("gateway body budget", () => {
   let h: Harness;
   let model: Upstream;

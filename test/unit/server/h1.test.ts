@@ -353,6 +353,61 @@ describe("HTTP/1.1 layer (net + http-parser-js)", () => {
     assert.equal(budget.refusals, 2);
   });
 
+  it("keeps at most maxConnections open: one more gets 503 with Retry-After and a close, unread, while the open ones are served; a freed place is taken again", async () => {
+    const about: OwnAnswerContext[] = [];
+    const server = new H1Server({ bodyLimitBytes: 1024, maxConnections: 2, ownAnswer: (status, message, a) => (about.push(a), ownAnswer(status, message)) }, echo);
+    servers.push(server);
+    const port = (await server.listen(0, "127.0.0.1")).port;
+    /** A keep-alive client: sends one request, resolves with the text once its answer is whole. */
+    const ask = (s: Socket, path: string): Promise<string> =>
+      new Promise((resolve) => {
+        let text = "";
+        const onData = (d: Buffer): void => {
+          text += d.toString("latin1");
+          if (completeAnswers(text) === 1) {
+            s.off("data", onData);
+            resolve(text);
+          }
+        };
+        s.on("data", onData);
+        s.write(post(path, "x"));
+      });
+    const open = async (): Promise<Socket> => {
+      const s = connect(port, "127.0.0.1");
+      sockets.push(s);
+      await new Promise((r) => s.once("connect", r));
+      return s;
+    };
+    const [a, b] = [await open(), await open()];
+    assert.deepEqual(statuses(await ask(a, "/a")), [200]);
+    assert.deepEqual(statuses(await ask(b, "/b")), [200]);
+    assert.equal(server.openConnections, 2);
+    // The third sends its whole request at once: it still gets the 503 (not a reset), and nothing of it reaches the handler.
+    const third = await raw(port, [post("/third", "y")], 2000);
+    assert.deepEqual(statuses(third.text), [503]);
+    assert.equal(third.closed, true);
+    assert.match(third.text, /^retry-after: 1\r$/m);
+    assert.match(third.text, /^connection: close\r$/m);
+    assert.deepEqual(bodies(third.text), [{ status: 503, message: "the gateway has its limit of 2 client connections open: retry shortly, or reuse a keep-alive connection" }]);
+    assert.equal(about.length, 1);
+    assert.equal(about[0]!.code, "too_many_connections");
+    assert.equal(about[0]!.handled, false);
+    assert.equal(about[0]!.method, undefined);
+    assert.equal(server.refusedConnections, 1);
+    assert.equal(server.openConnections, 2);
+    // The open ones are served as before.
+    assert.deepEqual(bodies(await ask(a, "/a2")).map((x) => (x as { url: string }).url), ["/a2"]);
+    assert.deepEqual(bodies(await ask(b, "/b2")).map((x) => (x as { url: string }).url), ["/b2"]);
+    // One leaves: its place is taken by the next client.
+    a.destroy();
+    const openNow = (): number => server.openConnections;
+    for (let i = 0; i < 200 && openNow() !== 1; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(openNow(), 1);
+    const next = await raw(port, [post("/next", "z")], 2000, 0, false, 1);
+    assert.deepEqual(statuses(next.text), [200]);
+    assert.equal(server.refusedConnections, 1);
+  });
+
   it("times out a slow head (408) and a stalled body (408; the handler sees BodyAborted); closes idle connections", async () => {
     const errors: string[] = [];
     const seen: { status: number; statusCode: number }[] = [];

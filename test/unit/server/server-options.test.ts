@@ -35,18 +35,22 @@ describe("server options", () => {
     for (const bad of [Number.NaN, 999, 1500.5, -1000]) {
       assert.throws(() => checkServerOptions({ clientRequestTimeoutMs: bad }), { message: `clientRequestTimeoutMs: ${bad} is not a whole number of milliseconds of at least 1000; the layer checks timeouts once a second, so give 1000 or more` });
     }
+    checkServerOptions({ maxConnections: 1 });
+    for (const bad of [Number.NaN, 0, -5, 2.5, Infinity]) {
+      assert.throws(() => checkServerOptions({ maxConnections: bad }), { message: `maxConnections: ${bad} is not a whole number of connections of at least 1; give how many clients may be connected at once (default 10000)` });
+    }
   });
 
   it("lists every limit problem with its field, and turns set limits into the server's flags in one order", () => {
     assert.deepEqual(serverLimitProblems({}), []);
     assert.deepEqual(
-      serverLimitProblems({ bodyLimitBytes: -1, bodyBudgetBytes: Number.NaN, responseLimitBytes: 0, clientRequestTimeoutMs: 5 }).map((p) => p.field),
-      ["bodyLimitBytes", "bodyBudgetBytes", "responseLimitBytes", "clientRequestTimeoutMs"],
+      serverLimitProblems({ bodyLimitBytes: -1, bodyBudgetBytes: Number.NaN, responseLimitBytes: 0, clientRequestTimeoutMs: 5, maxConnections: 0 }).map((p) => p.field),
+      ["bodyLimitBytes", "bodyBudgetBytes", "responseLimitBytes", "clientRequestTimeoutMs", "maxConnections"],
     );
     assert.deepEqual(serverLimitFlags({}), []);
     assert.deepEqual(serverLimitFlags({ clientRequestTimeoutMs: 60000, bodyLimitBytes: 0, bodyBudgetBytes: undefined }), ["--body-limit-bytes", "0", "--client-request-timeout-ms", "60000"]);
-    assert.deepEqual(serverLimitFlags({ bodyLimitBytes: 1, bodyBudgetBytes: 2, responseLimitBytes: 3, clientRequestTimeoutMs: 4000 }), [
-      "--body-limit-bytes", "1", "--body-budget-bytes", "2", "--response-limit-bytes", "3", "--client-request-timeout-ms", "4000",
+    assert.deepEqual(serverLimitFlags({ maxConnections: 5, bodyLimitBytes: 1, bodyBudgetBytes: 2, responseLimitBytes: 3, clientRequestTimeoutMs: 4000 }), [
+      "--body-limit-bytes", "1", "--body-budget-bytes", "2", "--response-limit-bytes", "3", "--client-request-timeout-ms", "4000", "--max-connections", "5",
     ]);
   });
 

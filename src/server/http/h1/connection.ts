@@ -37,6 +37,8 @@ export interface OwnAnswerContext {
   handled: boolean;
   /** The id the handler gave the request (`H1Request.id`), when it has one. */
   requestId?: string;
+  /** The stable error code, when the status alone does not say (a refused connection's 503: too_many_connections). */
+  code?: string;
 }
 
 /** Headers that must appear at most once: a second copy would make routing, auth or framing ambiguous. */

@@ -1,8 +1,8 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { DEFAULT_BODY_BUDGET_BYTES } from "../../limits";
+import { DEFAULT_BODY_BUDGET_BYTES, DEFAULT_MAX_CONNECTIONS } from "../../limits";
 import { BodyBudget } from "../body-budget";
 import { H1Connection, type ConnectionContext, type OwnAnswer, type OwnAnswerContext } from "./connection";
-import { dateLine, keepAliveLines, type H1Request, type H1Response } from "./message";
+import { CONNECTION_CLOSE, dateLine, keepAliveLines, responseHead, type H1Request, type H1Response } from "./message";
 
 export interface H1ServerOptions {
   /** Largest request head (request line and headers); larger ones get 431. @default 16 KiB */
@@ -20,6 +20,11 @@ export interface H1ServerOptions {
   requestTimeoutMs?: number;
   /** Idle keep-alive connections are closed after this time. @default 65 s */
   keepAliveTimeoutMs?: number;
+  /**
+   * Client connections open at once; one past it is answered 503 (`too_many_connections`, Retry-After)
+   * and closed without being read, and those already open are served as before. @default 10 000
+   */
+  maxConnections?: number;
   /** Body and extra headers (e.g. a request id) of the answers the HTTP layer gives itself (malformed requests, timeouts). */
   ownAnswer(status: number, message: string, about: OwnAnswerContext): OwnAnswer;
 }
@@ -28,6 +33,13 @@ export type H1Handler = (req: H1Request, res: H1Response) => void;
 
 /** Timeouts are checked this often at most (a quarter of the shortest one when that is shorter). */
 const SWEEP_MS = 1000;
+
+/**
+ * How long a refused connection is kept to take in (and drop) what its client sends after the 503:
+ * closing while its request is still arriving would reset the connection, and the client would see
+ * a reset instead of the answer.
+ */
+const REFUSED_LINGER_MS = 2000;
 
 /**
  * The gateway's HTTP/1.1 server: node:net sockets, http-parser-js for parsing, one write per answer.
@@ -40,6 +52,10 @@ export class H1Server {
   /** The request-body bytes held now and the refusals so far (read by /metrics). */
   readonly bodyBudget: BodyBudget;
   private readonly connections = new Set<H1Connection>();
+  /** Client connections open at once (see H1ServerOptions.maxConnections). */
+  readonly maxConnections: number;
+  /** Connections refused so far for being past maxConnections (read by /metrics). */
+  refusedConnections = 0;
   private readonly ctx: ConnectionContext;
   private readonly timeouts: { headersMs: number; requestMs: number; keepAliveMs: number };
   private sweeper: NodeJS.Timeout | undefined;
@@ -50,6 +66,7 @@ export class H1Server {
     const keepAliveMs = opts.keepAliveTimeoutMs ?? 65_000;
     this.timeouts = { headersMs: opts.headersTimeoutMs ?? 15_000, requestMs: opts.requestTimeoutMs ?? 300_000, keepAliveMs };
     this.bodyBudget = new BodyBudget(opts.bodyBudgetBytes ?? DEFAULT_BODY_BUDGET_BYTES);
+    this.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.ctx = {
       maxHeaderSize: opts.maxHeaderSize ?? 16 * 1024,
       bodyLimitBytes: opts.bodyLimitBytes,
@@ -62,8 +79,31 @@ export class H1Server {
     };
     // allowHalfOpen: a client that ends its side after sending still gets its answer.
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket: Socket) => {
-      this.connections.add(new H1Connection(socket, this.ctx));
+      if (this.connections.size >= this.maxConnections) this.refuse(socket);
+      else this.connections.add(new H1Connection(socket, this.ctx));
     });
+  }
+
+  /** Client connections open now (refused ones not counted). */
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * A connection past maxConnections: 503 with Retry-After at once, before anything is read (so it
+   * costs no parser, and no request of it reaches a handler), then closed. What the client sends
+   * meanwhile is dropped for up to REFUSED_LINGER_MS, so it gets the answer rather than a reset.
+   */
+  private refuse(socket: Socket): void {
+    this.refusedConnections++;
+    const message = `the gateway has its limit of ${this.maxConnections} client connections open: retry shortly, or reuse a keep-alive connection`;
+    const { contentType, body, headers } = this.ctx.ownAnswer(503, message, { startedAt: Date.now(), handled: false, code: "too_many_connections" });
+    socket.on("error", () => socket.destroy());
+    socket.on("end", () => socket.destroy());
+    socket.setTimeout(REFUSED_LINGER_MS, () => socket.destroy());
+    socket.resume();
+    socket.write(responseHead(503, { ...headers, "retry-after": "1", "content-type": contentType, "content-length": body.length }, this.dateLine, CONNECTION_CLOSE), "latin1");
+    socket.end(body);
   }
 
   get listening(): boolean {
