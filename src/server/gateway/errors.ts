@@ -1,3 +1,5 @@
+import { STATUS_CODES } from "node:http";
+import type { ResponseHeaders } from "../http/h1/message";
 import { UpstreamTooLarge } from "./upstream";
 
 /** Stable codes of every failure the gateway answers with. */
@@ -31,7 +33,7 @@ export class GatewayError extends Error {
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
-    readonly detail: { upstreamStatus?: number; upstreamReason?: string; upstreamBody?: Buffer; upstreamContentType?: string } = {},
+    readonly detail: { upstreamStatus?: number; upstreamBody?: Buffer; upstreamContentType?: string } = {},
   ) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
@@ -79,6 +81,11 @@ export function failureStatus(err: unknown): { status: number; code: GatewayErro
 export function protocolErrorBody(status: number, message: string, code?: string): { contentType: string; body: Buffer } {
   code = code !== undefined && code in STATUS ? code : ((Object.keys(STATUS) as GatewayErrorCode[]).find((c) => STATUS[c] === status) ?? "bad_request");
   return { contentType: "application/json; charset=utf-8", body: Buffer.from(JSON.stringify({ error: { code, message } })) };
+}
+
+/** The headers a 424 carries (Azure's names): the model's own status code and its reason phrase. */
+export function modelErrorHeaders(upstreamStatus: number): ResponseHeaders {
+  return { "ms-azureml-model-error-statuscode": String(upstreamStatus), "ms-azureml-model-error-reason": STATUS_CODES[upstreamStatus] ?? "Unknown" };
 }
 
 /** Makes a user-supplied value safe to echo: printable ASCII only, bounded length. */

@@ -1,4 +1,3 @@
-import { STATUS_CODES } from "node:http";
 import { performance } from "node:perf_hooks";
 import { keyMatches } from "../auth/keys";
 import { durationText } from "./duration-text";
@@ -9,7 +8,7 @@ import { BodyAborted, BodyOverBudget, BodyTooLarge, NAME_RE, bearer, pathSegment
 import type { BodyPieces } from "../http/body-pieces";
 import type { GatewayMetrics, RequestSeries } from "../metrics/metrics";
 import type { DeploymentRuntime, Instance } from "./deployment";
-import { GatewayError, ejectsInstance, failureStatus, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
+import { GatewayError, ejectsInstance, failureStatus, modelErrorHeaders, protocolErrorBody, sanitize, upstreamFailure } from "./errors";
 import { Mirror } from "./mirror";
 import { IsoTime } from "./iso-time";
 import { protocolSwagger } from "./protocol-swagger";
@@ -195,9 +194,10 @@ export class Gateway {
     }
     const up = await this.forward(runtime, body, headers, st, oipPath === undefined ? undefined : { path: oipPath, method: method === "GET" ? "GET" : "POST" });
     if (up.status < 200 || up.status >= 300) {
+      // A large or still-open error answer is relayed as it arrives, as the same 424 the buffered ones get below.
+      if (up.stream !== undefined) return this.relay(st, up, up.stream, 424, { ...modelErrorHeaders(up.status), "content-type": up.contentType ?? "application/octet-stream" });
       throw new GatewayError("model_error", `the model answered HTTP ${up.status}`, {
         upstreamStatus: up.status,
-        upstreamReason: STATUS_CODES[up.status] ?? "Unknown",
         upstreamBody: up.body,
         upstreamContentType: up.contentType,
       });
@@ -312,10 +312,9 @@ export class Gateway {
    * by the client. One log line when it ends or breaks off; the client then sees the body cut short
    * (no last chunk), as a status can no longer change.
    */
-  private relay(st: RequestState, up: UpstreamResponse, stream: AnswerStream): void {
-    const headers: ResponseHeaders = {};
+  private relay(st: RequestState, up: UpstreamResponse, stream: AnswerStream, status = up.status, headers: ResponseHeaders = {}): void {
     if (up.contentType !== undefined) headers["content-type"] = up.contentType;
-    const out = st.res.stream(up.status, st.headers(headers), { drain: () => stream.resume(), closed: () => stream.cancel(new ClientClosed()) }, up.length);
+    const out = st.res.stream(status, st.headers(headers), { drain: () => stream.resume(), closed: () => stream.cancel(new ClientClosed()) }, up.length);
     if (out === undefined) {
       // The client is gone already (or was answered by the HTTP layer).
       stream.cancel(new ClientClosed());
@@ -362,7 +361,7 @@ export class Gateway {
       throw upstreamFailure(err, isTimeout(err), timeoutMs);
     }
     if (up.status === 404) throw new GatewayError("not_found", `deployment '${runtime.name}' serves no swagger document`);
-    if (up.status < 200 || up.status >= 300) throw new GatewayError("model_error", `the model answered HTTP ${up.status}`, { upstreamStatus: up.status, upstreamReason: STATUS_CODES[up.status] ?? "Unknown" });
+    if (up.status < 200 || up.status >= 300) throw new GatewayError("model_error", `the model answered HTTP ${up.status}`, { upstreamStatus: up.status });
     this.send(st, 200, { "content-type": "application/json", "content-length": up.body.length }, up.body);
   }
 
@@ -387,8 +386,7 @@ export class Gateway {
     // Every 429 is about load that passes (a full queue, the body budget): say when to come back.
     if (status === 429) headers["retry-after"] = "1";
     if (err instanceof GatewayError && err.code === "model_error" && err.detail.upstreamStatus !== undefined) {
-      headers["ms-azureml-model-error-statuscode"] = String(err.detail.upstreamStatus);
-      headers["ms-azureml-model-error-reason"] = err.detail.upstreamReason ?? "";
+      Object.assign(headers, modelErrorHeaders(err.detail.upstreamStatus));
       if (err.detail.upstreamBody) {
         // The model's own answer is passed through so its error explains itself.
         headers["content-type"] = err.detail.upstreamContentType ?? "application/octet-stream";

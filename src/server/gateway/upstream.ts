@@ -46,7 +46,7 @@ export interface UpstreamResponse {
 }
 
 /**
- * 2xx answers announcing more than this many bytes are relayed as they arrive in "stream" mode, not
+ * Answers announcing more than this many bytes are relayed as they arrive in "stream" mode, not
  * buffered: the gateway then holds a few pieces of each, not up to the response limit per answer.
  */
 export const STREAM_LENGTH_ABOVE = 1024 * 1024;
@@ -57,12 +57,13 @@ export const STREAM_LENGTH_ABOVE = 1024 * 1024;
  * - "discard": only count it (mirror copies and probes need the status alone); one of unknown
  *   length that stays open comes back as a `stream`, as in "stream" mode, for the caller to drain
  *   (`drain`) or cancel, so a long stream is timed by its silences, not its length;
- * - "stream": a 2xx answer of unknown length (no content-length: chunked or ended by close, as
+ * - "stream": an answer of unknown length (no content-length: chunked or ended by close, as
  *   server-sent events and token streams are) that is still open once the read bringing its head is
  *   parsed resolves then, and its body flows through `AnswerStream` (so does one that passes the
- *   response limit); so does a 2xx answer whose content-length is over STREAM_LENGTH_ABOVE and within
- *   the response limit (its length is passed on); other answers with a length, non-2xx ones and
- *   those complete in that first read are buffered as with "buffer".
+ *   response limit); so does an answer whose content-length is over STREAM_LENGTH_ABOVE and within
+ *   the response limit (its length is passed on); other answers with a length and those complete in
+ *   that first read are buffered as with "buffer". Non-2xx answers included: the gateway relays
+ *   those to its client as 424.
  */
 export type AnswerMode = "buffer" | "discard" | "stream";
 
@@ -112,7 +113,7 @@ class Exchange implements AnswerStream, ExchangeHandler {
   private reason: Error | undefined;
   private settled = false;
   private readonly timer: NodeJS.Timeout;
-  /** A 2xx answer of unknown length in "stream" mode: streamed unless it is complete with its head's read. */
+  /** An answer of unknown or large length that is relayed unless it is complete with its head's read. */
   private mayStream = false;
   /** The content-length of a large answer that may be streamed (passed on to the client). */
   private length: number | undefined = undefined;
@@ -178,14 +179,17 @@ class Exchange implements AnswerStream, ExchangeHandler {
       }
     }
     this.contentType = n === 1 ? ct : undefined;
-    // 204 and 205 never have a body; an answer with a length is complete soon and is buffered,
-    // unless it is large (and within the limit, which a relayed answer no longer checks).
-    const ok = status >= 200 && status < 300 && status !== 204 && status !== 205;
+    // 204, 205 and 304 never have a body; an answer with a length is complete soon and is buffered,
+    // unless it is large (and within the limit, which a relayed answer no longer checks). A client's
+    // non-2xx answer is relayed the same way (its client gets it as 424); a mirror's or probe's is
+    // only ever counted.
+    const hasBody = status !== 204 && status !== 205 && status !== 304;
+    const relayable = hasBody && ((status >= 200 && status < 300) || (this.mode === "stream" && status >= 300));
     // Parsed only where it can matter: "stream" mode (client answers), not probes or mirror copies.
     const length = this.mode === "stream" && lengthText !== undefined ? Number(lengthText) : Number.NaN;
     const large = length > STREAM_LENGTH_ABOVE && length <= this.limitBytes;
-    if (ok && large) this.length = length;
-    if (ok && ((this.mode !== "buffer" && !hasLength) || large)) {
+    if (relayable && large) this.length = length;
+    if (relayable && ((this.mode !== "buffer" && !hasLength) || large)) {
       this.resumeUpstream = resume;
       this.mayStream = true;
       // Decided once the read that brought the head is parsed (microtasks run after it).
@@ -345,8 +349,8 @@ class Exchange implements AnswerStream, ExchangeHandler {
  * One HTTP exchange with an instance, the whole response read within timeoutMs and within the pools'
  * response limit. Rejects with the transport error, UpstreamTimeout when the timer fires (see
  * isTimeout), or UpstreamTooLarge past the limit. `mode` (see AnswerMode): "discard" only counts the
- * body; "stream" relays a 2xx answer of unknown length through `stream`, with timeoutMs as the time
- * to its head and then as the longest silence.
+ * body; "stream" relays an answer of unknown or large length through `stream`, with timeoutMs as the
+ * time to its head and then as the longest silence.
  */
 export function exchange(
   pools: UpstreamPools,

@@ -138,7 +138,7 @@ export class GatewayMetrics {
   });
   readonly streamedAnswers = new Counter({
     name: "modelplane_gateway_streamed_answers_total",
-    help: "Answers relayed as streams (no content-length and still open after their head, or a 2xx announcing over 1 MiB), by endpoint, deployment and how they ended (complete|client_closed|idle_timeout|upstream_failed)",
+    help: "Answers relayed as streams (no content-length and still open after their head, or announcing over 1 MiB; a non-2xx one as 424), by endpoint, deployment and how they ended (complete|client_closed|idle_timeout|upstream_failed)",
     labelNames: ["endpoint", "deployment", "outcome"] as const,
     registers: [this.registry],
   });

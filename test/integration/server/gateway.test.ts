@@ -840,9 +840,19 @@ describe("gateway large answers", () => {
   const SIZE = 3 * 1024 * 1024 + 11;
   before(async () => {
     h = await startHarness();
-    model = await startUpstream("big", (_req, res) => {
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": SIZE });
-      res.end(Buffer.alloc(SIZE, 0x71));
+    model = await startUpstream("big", (_req, res, body) => {
+      if (body === '{"fail":"large"}') {
+        res.writeHead(500, { "content-type": "text/plain", "content-length": SIZE });
+        res.end(Buffer.alloc(SIZE, 0x65));
+      } else if (body === '{"fail":"open"}') {
+        // An error of unknown length, still coming after its head.
+        res.writeHead(503, { "content-type": "text/plain" });
+        res.write("overloaded, ");
+        setTimeout(() => res.end("try later"), 100);
+      } else {
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": SIZE });
+        res.end(Buffer.alloc(SIZE, 0x71));
+      }
     });
     key = await setupEndpoint(h, "large", { big: [model.url] }, { big: 100 });
   });
@@ -881,5 +891,27 @@ describe("gateway large answers", () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it("relays a model's large or still-open error answer as 424 with the model's status, reason, content-type and body, as it arrives", async () => {
+    const logStart = h.logs.length;
+    const large = await fetch(`${h.server.gatewayUrl}/endpoints/large/score`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: '{"fail":"large"}' });
+    assert.equal(large.status, 424);
+    assert.equal(large.headers.get("ms-azureml-model-error-statuscode"), "500");
+    assert.equal(large.headers.get("ms-azureml-model-error-reason"), "Internal Server Error");
+    assert.equal(large.headers.get("content-type"), "text/plain");
+    assert.equal(large.headers.get("content-length"), String(SIZE));
+    assert.equal(large.headers.get("azureml-model-deployment"), "big");
+    assert.ok(Buffer.from(await large.arrayBuffer()).equals(Buffer.alloc(SIZE, 0x65)), "the model's whole error body");
+    const open = await fetch(`${h.server.gatewayUrl}/endpoints/large/score`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: '{"fail":"open"}' });
+    assert.equal(open.status, 424);
+    assert.equal(open.headers.get("ms-azureml-model-error-statuscode"), "503");
+    assert.equal(open.headers.get("ms-azureml-model-error-reason"), "Service Unavailable");
+    assert.equal(open.headers.get("transfer-encoding"), "chunked");
+    assert.equal(await open.text(), "overloaded, try later");
+    const lines = h.logs.slice(logStart).filter((l) => /"endpoint":"large"/.test(l));
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /"status":424.*"upstream_status":500,"streamed":true}$/);
+    assert.match(lines[1]!, /"status":424.*"upstream_status":503,"streamed":true}$/);
   });
 });

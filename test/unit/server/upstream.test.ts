@@ -127,6 +127,9 @@ describe("upstream answers streamed as they arrive (mode \"stream\")", () => {
   let socketsClosed = 0;
   /** Lets the /gated answer go on past its first piece. */
   let openGate: () => void = () => {};
+  /** Ends the open /error-open answer; `errorGates` counts those answers begun. */
+  let openErrorGate: () => void = () => {};
+  let errorGates = 0;
   after(async () => {
     await pools.close();
     for (const s of servers) {
@@ -181,9 +184,14 @@ describe("upstream answers streamed as they arrive (mode \"stream\")", () => {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(req.headers["x-size"] === "big" ? `"${"b".repeat(100)}"` : '{"ok":1}');
       } else if (url === "/error") {
+        // Chunked, whole in one write.
         res.writeHead(500, { "content-type": "text/plain" });
+        res.end("model failed");
+      } else if (url === "/error-open") {
+        res.writeHead(503, { "content-type": "text/plain" });
         res.write("model ");
-        res.end("failed");
+        openErrorGate = () => res.end("failed");
+        errorGates++;
       } else if (url === "/many") {
         res.writeHead(200, { "content-type": "text/plain" });
         let n = 0;
@@ -238,7 +246,7 @@ describe("upstream answers streamed as they arrive (mode \"stream\")", () => {
     assert.deepEqual([c.ended, c.error, settled], [true, undefined, 1]);
   });
 
-  it("buffers answers that carry a length, every non-2xx answer and one that comes whole with its head; streams the latter past the limit", async () => {
+  it("buffers answers that carry a length and those that come whole with their head (a 500 too); streams the latter past the limit", async () => {
     await assert.rejects(exchange(pools, origin, "/length", "GET", {}, undefined, 5000, "stream"), (err) => err instanceof UpstreamTooLarge);
     const whole = await exchange(pools, origin, "/whole", "GET", {}, undefined, 5000, "stream");
     assert.deepEqual([whole.status, whole.body.toString(), whole.stream], [200, '{"ok":1}', undefined]);
@@ -252,7 +260,25 @@ describe("upstream answers streamed as they arrive (mode \"stream\")", () => {
     assert.deepEqual([error.status, error.body.toString(), error.stream], [500, "model failed", undefined]);
   });
 
-  it("relays a 2xx answer announcing over 1 MiB (within the limit) with its length; buffers one at or under 1 MiB; refuses one past the limit", async () => {
+  it("relays a non-2xx answer of unknown length that is still open after its head, as a 2xx one (the gateway answers it as 424); a mirror copy's is only counted", async () => {
+    const up = await exchange(pools, origin, "/error-open", "GET", {}, undefined, 5000, "stream");
+    assert.deepEqual([up.status, up.contentType, up.body.length, up.length], [503, "text/plain", 0, undefined]);
+    assert.ok(up.stream, "streamed");
+    const c = new Collector();
+    up.stream.start(c.sink);
+    for (let i = 0; i < 100 && c.pieces.length === 0; i++) await sleep(10);
+    assert.deepEqual(c.pieces, ["model "]);
+    openErrorGate();
+    await c.done;
+    assert.equal(c.pieces.join(""), "model failed");
+    const counted = exchange(pools, origin, "/error-open", "GET", {}, undefined, 5000, "discard");
+    for (let i = 0; i < 100 && errorGates < 2; i++) await sleep(10);
+    openErrorGate();
+    const copy = await counted;
+    assert.deepEqual([copy.status, copy.stream, copy.body.length], [503, undefined, 0]);
+  });
+
+  it("relays an answer announcing over 1 MiB (within the limit) with its length, a 500 too; buffers one at or under 1 MiB; refuses one past the limit", async () => {
     const large = new UpstreamPools(4 * 1024 * 1024);
     const sizes: Record<string, number> = { "/large": 2 * 1024 * 1024 + 7, "/small": STREAM_LENGTH_ABOVE, "/huge": 5 * 1024 * 1024, "/large-error": 2 * 1024 * 1024 };
     const s = createServer((req, res) => {
@@ -288,7 +314,9 @@ describe("upstream answers streamed as they arrive (mode \"stream\")", () => {
       const buffered = await exchange(large, at, "/large", "GET", {}, undefined, 5000, "buffer");
       assert.deepEqual([buffered.stream, buffered.body.length], [undefined, 2 * 1024 * 1024 + 7], "only \"stream\" mode relays");
       const error = await exchange(large, at, "/large-error", "GET", {}, undefined, 5000, "stream");
-      assert.deepEqual([error.status, error.stream, error.body.length], [500, undefined, 2 * 1024 * 1024], "a non-2xx answer is buffered (the client gets it as a 424)");
+      assert.ok(error.stream, "a large non-2xx answer is relayed too (the client gets it as a 424)");
+      assert.deepEqual([error.status, error.length, error.body.length], [500, 2 * 1024 * 1024, 0]);
+      error.stream.cancel(new Error("not needed"));
       await assert.rejects(exchange(large, at, "/huge", "GET", {}, undefined, 5000, "stream"), (err) => err instanceof UpstreamTooLarge);
     } finally {
       await large.close();
