@@ -3,6 +3,8 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { formatDiagnostic, loadSpecs, loadStack, parseBatchDeployment, parseOnlineDeployment, parseOnlineEndpoint } from "../../../src/spec";
 import { fixtures, repoRoot } from "./fixture-paths";
+import { parse as parseYamlText } from "yaml";
+import { fillPlaceholders } from "../../../src/spec/placeholders";
 
 const minimalDeployment = { name: "blue", endpoint_name: "my-endpoint", model: { path: "m" }, instance_count: 1 };
 
@@ -101,6 +103,29 @@ describe("loader", () => {
     assert.ok(spec?.kind === "online-deployment");
     assert.equal(spec.endpoint_name, "ep-one");
     assert.equal(spec.environment?.image, "acr.azurecr.io/img:1");
+  });
+  it("writes each placeholder value as the YAML around it needs: escaped in quotes, quoted as a whole plain value, typed when plain-safe", () => {
+    const doc = ["a: {{V}}", 'b: "x{{V}}y"', "c: 'x{{V}}y'", "d: img-{{V}}:1", "e: {{V}} # note", "f:", "  - {{V}}", ""].join("\n");
+    const values = ["plain", "a: b", "#x", "[1, 2]", 'q"uo\\te', "it's", "- x", "*alias", "x #y", "ends:", " sp ", "{k: v}"];
+    for (const v of values) {
+      const filled = fillPlaceholders(doc, { V: v });
+      const data = parseYamlText(filled.text) as Record<string, unknown>;
+      const midOk = !/: |\s#|[[\]{},]/.test(v);
+      assert.deepEqual(data, { a: v, b: `x${v}y`, c: `x${v}y`, d: midOk ? `img-${v}:1` : "img-unset-v:1", e: v, f: [v] }, JSON.stringify(v));
+      assert.deepEqual(filled.unfilled.map((u) => [u.issue.code, u.offset]), midOk ? [] : [["placeholder_unsafe", doc.indexOf("{{V}}:1")]], JSON.stringify(v));
+    }
+    // Plain-safe values keep the type YAML gives them, as a hand-written value would.
+    assert.deepEqual(parseYamlText(fillPlaceholders(doc, { V: "3" }).text), { a: 3, b: "x3y", c: "x3y", d: "img-3:1", e: 3, f: [3] });
+    assert.deepEqual((parseYamlText(fillPlaceholders("a: {{V}}\n", { V: "true" }).text) as { a: unknown }).a, true);
+    assert.deepEqual((parseYamlText(fillPlaceholders("a: {{V}}\n", { V: "line\nbreak" }).text) as { a: unknown }).a, "line break");
+  });
+  it("names a placeholder whose value cannot stand in the unquoted text around it, with its position and the fix", async () => {
+    const { diagnostics } = await loadSpecs([path.join(fixtures, "files/placeholders.yml")], { pathCheck: false, set: { ENDPOINT_NAME: "ep: one", ACR_NAME: "my acr #1" } });
+    assert.deepEqual(diagnostics.map(rel), [
+      'files/placeholders.yml:5:10: error: the value of {{ACR_NAME}} ("my acr #1") cannot go into the unquoted text around it: YAML would misread it - quote the whole value in the file (e.g. "...{{ACR_NAME}}..."), or pass a value without ": ", " #", brackets or braces',
+      // The whole value "ep: one" went in quoted, so the schema (not the YAML parser) judges it, at its own place.
+      'files/placeholders.yml:3:16: error: deployment endpoint_name "ep: one" is not DNS-safe (endpoint_name) - use 3-32 letters, digits or hyphens, starting with a letter and not ending with a hyphen (e.g. my-endpoint)',
+    ]);
   });
   it("rejects duplicate keys", async () => {
     const { diagnostics } = await loadSpecs([path.join(fixtures, "files/duplicate-key.yml")]);
