@@ -40,7 +40,7 @@ function contextOf(before: string): TokenContext {
       // '' inside a single-quoted scalar is an escaped quote: it closes and opens again.
       if (c === "'") quote = undefined;
     } else if (c === "#" && (i === 0 || /\s/.test(before[i - 1]!))) return "comment";
-    else if ((c === '"' || c === "'") && (i === 0 || /[\s:\-\[{,]/.test(before[i - 1]!))) quote = c;
+    else if ((c === '"' || c === "'") && (i === 0 || /[\s:[{,-]/.test(before[i - 1]!))) quote = c;
   }
   return quote === '"' ? "double" : quote === "'" ? "single" : "plain";
 }
