@@ -65,7 +65,7 @@ const SIDE_RATE = Number(opt("rate") ?? 1500);
 /** Node flags given as one string ("--a --b=1"), as a list. */
 const flagList = (flags: string): string[] => flags.split(/\s+/).filter(Boolean);
 /** A gateway's node command line flags: the given ones, then the profiler's under --profile. */
-const nodeFlags = (flags: string[]): string[] => [...flags, ...(PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : [])];
+const nodeFlags = (flags: string[]): string[] => [...flags, ...(PROFILE_DIR && !process.env.BENCH_NOPROF ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : [])];
 /** The gateway's node flags (as templates/server/Dockerfile), also given to the Node floor so the two differ only in code. */
 const GATEWAY_FLAGS = opt("node-flags") ?? "--min-semi-space-size=8 --max-semi-space-size=8";
 const SERVER_NODE_FLAGS = nodeFlags(flagList(GATEWAY_FLAGS));
@@ -485,7 +485,7 @@ async function main(): Promise<void> {
   };
   const start = (core: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess => {
     const [c, a] = pinned(core, cmd, args);
-    const child = spawn(c, a, { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
+    const child = spawn(c, a, { cwd: ROOT, env, stdio: ["ignore", process.env.BENCH_STDOUT ? "inherit" : "ignore", "inherit"] });
     children.push(child);
     return child;
   };
@@ -560,8 +560,9 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     console.log(`gateway: ${RUNTIME === "tsx" ? "node --import tsx" : "esbuild bundle"} of ${SERVER_ROOT}, node flags: ${SERVER_NODE_FLAGS.join(" ") || "(none)"}`);
 
     if (PROFILE_DIR) {
-      await saturate("warm-up", "gateway", WARMUP_S);
-      const g = await saturate("gateway 90/10", "gateway");
+      const pt = (process.env.BENCH_PT ?? "gateway") as Target; const pr = Number(process.env.BENCH_PR ?? 0);
+      await measure("warm-up", pt, WARMUP_S, pr);
+      const g = await measure("gateway 90/10", pt, DURATION_S, pr); console.log("cpuUs", g.cpuUs, "n", g.rps);
       console.log(`gateway 90/10: ${g.rps.toFixed(0)} req/s, p50 ${g.p50.toFixed(2)} ms, p99 ${g.p99.toFixed(2)} ms, RSS ${g.rss?.toFixed(0)} MB; profile in ${PROFILE_DIR}`);
       return;
     }

@@ -1,7 +1,9 @@
 // `{{NAME}}` tokens (filled by Azure's shell scripts before use) are filled from --set values.
 // Substitution is textual, before YAML parsing, because unquoted `{{X}}` is not valid YAML scalar text,
-// but each value is written as the YAML around its token needs: escaped inside a quoted scalar, and
-// quoted when it is a whole plain value that YAML would otherwise misread (`a: b`, `#x`, `[1]`).
+// but each value is written as the YAML token around it needs (found by the yaml package's lexer):
+// escaped inside a quoted scalar, and quoted when it is a whole plain value that YAML would otherwise
+// misread (`a: b`, `#x`, `[1]`).
+import { CST, Lexer } from "yaml";
 import { specError } from "./issue";
 import type { SpecIssue } from "./types";
 
@@ -25,57 +27,81 @@ function standIn(name: string): string {
   return `unset-${slug || "value"}`;
 }
 
-/** Where a token stands on its line: inside a quoted scalar, in a comment, or in plain text. */
-type TokenContext = "double" | "single" | "comment" | "plain";
+/** What kind of YAML text a token stands in. */
+type TokenContext = "double" | "single" | "comment" | "block" | "plain";
 
-/** The context of the text at the end of `before` (the token's line up to it), read as YAML does. */
-function contextOf(before: string): TokenContext {
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < before.length; i++) {
-    const c = before[i];
-    if (quote === '"') {
-      if (c === "\\") i++;
-      else if (c === '"') quote = undefined;
-    } else if (quote === "'") {
-      // '' inside a single-quoted scalar is an escaped quote: it closes and opens again.
-      if (c === "'") quote = undefined;
-    } else if (c === "#" && (i === 0 || /\s/.test(before[i - 1]!))) return "comment";
-    else if ((c === '"' || c === "'") && (i === 0 || /[\s:[{,-]/.test(before[i - 1]!))) quote = c;
+/** A stretch of the text that is one YAML token: where it is and what kind. */
+interface Span {
+  start: number;
+  end: number;
+  kind: TokenContext;
+}
+
+/** The lexer's control tokens: they mark what follows and stand for no source text. */
+const CONTROL = new Set(["\u0002", "\u0018", "\u001f"]);
+
+/**
+ * The scalar and comment tokens of `text`, as the yaml package's own lexer reads it (so quotes,
+ * comments and block scalars are told apart exactly as the parser will).
+ */
+function scalarSpans(text: string): Span[] {
+  const spans: Span[] = [];
+  let offset = 0;
+  let scalarNext = false;
+  let blockHeader = false;
+  for (const token of new Lexer().lex(text)) {
+    if (CONTROL.has(token)) {
+      scalarNext = token === "\u001f";
+      continue;
+    }
+    const type = CST.tokenType(token);
+    const start = offset;
+    offset += token.length;
+    let kind: TokenContext | undefined;
+    if (type === "double-quoted-scalar") kind = "double";
+    else if (type === "single-quoted-scalar") kind = "single";
+    else if (type === "comment") kind = "comment";
+    else if (scalarNext) kind = blockHeader ? "block" : "plain";
+    if (type === "block-scalar-header") blockHeader = true;
+    else if (scalarNext || (type !== "space" && type !== "newline" && type !== "comment")) blockHeader = false;
+    scalarNext = false;
+    if (kind !== undefined) spans.push({ start, end: offset, kind });
   }
-  return quote === '"' ? "double" : quote === "'" ? "single" : "plain";
+  return spans;
 }
 
 /**
  * Whether `value` reads back as itself (a string, or the number or boolean it spells) written
- * unquoted where the token is: `starts` when it begins the scalar, `ends` when it ends it.
+ * unquoted where the token is: `starts` when it begins the scalar, `ends` when it ends it, between
+ * the characters `before` and `after` it.
  */
-function plainSafe(value: string, starts: boolean, ends: boolean): boolean {
+function plainSafe(value: string, starts: boolean, ends: boolean, before: string, after: string): boolean {
   if (/: |\s#|[[\]{},]/.test(value)) return false;
+  // Joined to the text around it: a blank then "#" starts a comment, ":" then a blank a mapping.
+  if (/\s/.test(before) && value.startsWith("#")) return false;
+  if (/\s/.test(after) && value.endsWith(":")) return false;
   if (starts && (value === "" || /^(-(\s|$)|[\s?:#&*!|>'"%@`])/.test(value))) return false;
   return !(ends && /(\s|:)$/.test(value));
 }
 
 /**
- * The text that stands for `value` at `offset` (a token of `length` characters) in `text`, or
- * undefined when it cannot stand there: part of a longer unquoted scalar that YAML would misread.
+ * The text that stands for `value` in place of the token at [offset, offset + length) of `text`,
+ * within `span` (the YAML token holding it, if any), or undefined when it cannot stand there: part of a
+ * longer unquoted scalar that YAML would misread.
  */
-function yamlText(text: string, offset: number, length: number, value: string): string | undefined {
-  const lineStart = text.lastIndexOf("\n", offset - 1) + 1;
-  const lineEnd = text.indexOf("\n", offset + length);
-  const before = text.slice(lineStart, offset);
-  const after = text.slice(offset + length, lineEnd < 0 ? undefined : lineEnd);
-  switch (contextOf(before)) {
+function yamlText(text: string, span: Span | undefined, offset: number, length: number, value: string): string | undefined {
+  switch (span?.kind ?? "plain") {
     case "double":
       return JSON.stringify(value).slice(1, -1);
     case "single":
       return value.replace(/'/g, "''");
     case "comment":
+    case "block":
       return value;
     case "plain": {
-      // The token begins a key's or list item's value; nothing but a comment follows it on its line.
-      const starts = /(^|\s)[-?]\s+$|:\s+$|^\s*$/.test(before);
-      const ends = /^\s*(#.*)?$/.test(after);
-      if (plainSafe(value, starts, ends)) return value;
+      const starts = span === undefined || span.start === offset;
+      const ends = span === undefined || span.end === offset + length;
+      if (plainSafe(value, starts, ends, text.charAt(offset - 1), text.charAt(offset + length))) return value;
       // The whole value: quoted (YAML's double quotes take JSON's escapes).
       return starts && ends ? JSON.stringify(value) : undefined;
     }
@@ -83,33 +109,41 @@ function yamlText(text: string, offset: number, length: number, value: string): 
 }
 
 export function fillPlaceholders(text: string, values: Record<string, string>): FilledText {
+  const tokens = [...text.matchAll(PLACEHOLDER)];
+  if (tokens.length === 0) return { text, unfilled: [] };
+  // Lexed with each token as plain letters of its own length, so offsets stay the text's own.
+  const spans = scalarSpans(text.replace(PLACEHOLDER, (m) => "x".repeat(m.length)));
   const unfilled: Unfilled[] = [];
-  const filled = text.replace(PLACEHOLDER, (match: string, name: string, offset: number) => {
+  let filled = "";
+  let from = 0;
+  for (const m of tokens) {
+    const name = m[1]!;
+    const offset = m.index!;
+    filled += text.slice(from, offset);
+    from = offset + m[0].length;
     const given = values[name];
-    if (given === undefined) {
-      unfilled.push({
-        name,
-        offset,
-        issue: specError("placeholder_unfilled", "", `placeholder {{${name}}} has no value`, `pass --set ${name}=<value> (or replace it in the file)`),
-      });
-      return standIn(name);
+    const value = given?.replace(/[\r\n]+/g, " ");
+    const out = value === undefined ? undefined : yamlText(text, spans.find((s) => s.start <= offset && offset < s.end), offset, m[0].length, value);
+    if (out !== undefined) {
+      filled += out;
+      continue;
     }
-    const value = given.replace(/[\r\n]+/g, " ");
-    const out = yamlText(text, offset, match.length, value);
-    if (out !== undefined) return out;
     unfilled.push({
       name,
       offset,
-      issue: specError(
-        "placeholder_unsafe",
-        "",
-        `the value of {{${name}}} (${JSON.stringify(value)}) cannot go into the unquoted text around it: YAML would misread it`,
-        `quote the whole value in the file (e.g. "...{{${name}}}..."), or pass a value without ": ", " #", brackets or braces`,
-      ),
+      issue:
+        value === undefined
+          ? specError("placeholder_unfilled", "", `placeholder {{${name}}} has no value`, `pass --set ${name}=<value> (or replace it in the file)`)
+          : specError(
+              "placeholder_unsafe",
+              "",
+              `the value of {{${name}}} (${JSON.stringify(value)}) cannot go into the unquoted text around it: YAML would misread it`,
+              `quote the whole value in the file (e.g. "...{{${name}}}..."), or pass a value without ": ", " #", brackets or braces`,
+            ),
     });
-    return standIn(name);
-  });
-  return { text: filled, unfilled };
+    filled += standIn(name);
+  }
+  return { text: filled + text.slice(from), unfilled };
 }
 
 /** Whole values like `<ENDPOINT_NAME>`: documentation templates that Azure's docs ask users to edit. */

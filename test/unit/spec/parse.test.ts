@@ -105,17 +105,21 @@ describe("loader", () => {
     assert.equal(spec.environment?.image, "acr.azurecr.io/img:1");
   });
   it("writes each placeholder value as the YAML around it needs: escaped in quotes, quoted as a whole plain value, typed when plain-safe", () => {
-    const doc = ["a: {{V}}", 'b: "x{{V}}y"', "c: 'x{{V}}y'", "d: img-{{V}}:1", "e: {{V}} # note", "f:", "  - {{V}}", ""].join("\n");
+    const doc = ["a: {{V}}", 'b: "x{{V}}y"', "c: 'x{{V}}y'", "d: img-{{V}}:1", "e: {{V}} # note", "f:", "  - {{V}}", "g: it's {{V}}", "h: |", "  run {{V}}", 'i: [x, "{{V}}"]', ""].join("\n");
     const values = ["plain", "a: b", "#x", "[1, 2]", 'q"uo\\te', "it's", "- x", "*alias", "x #y", "ends:", " sp ", "{k: v}"];
     for (const v of values) {
       const filled = fillPlaceholders(doc, { V: v });
       const data = parseYamlText(filled.text) as Record<string, unknown>;
       const midOk = !/: |\s#|[[\]{},]/.test(v);
-      assert.deepEqual(data, { a: v, b: `x${v}y`, c: `x${v}y`, d: midOk ? `img-${v}:1` : "img-unset-v:1", e: v, f: [v] }, JSON.stringify(v));
-      assert.deepEqual(filled.unfilled.map((u) => [u.issue.code, u.offset]), midOk ? [] : [["placeholder_unsafe", doc.indexOf("{{V}}:1")]], JSON.stringify(v));
+      // After "it's " a leading "#" would start a comment; at the line's end a trailing ":" would make a key, a trailing blank be dropped.
+      const afterBlankOk = midOk && !v.startsWith("#") && !/(\s|:)$/.test(v);
+      const mid = (before: string, after = ""): string => (midOk ? `${before}${v}${after}` : `${before}unset-v${after}`);
+      assert.deepEqual(data, { a: v, b: `x${v}y`, c: `x${v}y`, d: mid("img-", ":1"), e: v, f: [v], g: afterBlankOk ? `it's ${v}` : "it's unset-v", h: `run ${v}\n`, i: ["x", v] }, JSON.stringify(v));
+      const unsafe = [...(midOk ? [] : [["placeholder_unsafe", doc.indexOf("{{V}}:1")]]), ...(afterBlankOk ? [] : [["placeholder_unsafe", doc.indexOf("{{V}}\nh:")]])];
+      assert.deepEqual(filled.unfilled.map((u) => [u.issue.code, u.offset]), unsafe, JSON.stringify(v));
     }
     // Plain-safe values keep the type YAML gives them, as a hand-written value would.
-    assert.deepEqual(parseYamlText(fillPlaceholders(doc, { V: "3" }).text), { a: 3, b: "x3y", c: "x3y", d: "img-3:1", e: 3, f: [3] });
+    assert.deepEqual(parseYamlText(fillPlaceholders(doc, { V: "3" }).text), { a: 3, b: "x3y", c: "x3y", d: "img-3:1", e: 3, f: [3], g: "it's 3", h: "run 3\n", i: ["x", "3"] });
     assert.deepEqual((parseYamlText(fillPlaceholders("a: {{V}}\n", { V: "true" }).text) as { a: unknown }).a, true);
     assert.deepEqual((parseYamlText(fillPlaceholders("a: {{V}}\n", { V: "line\nbreak" }).text) as { a: unknown }).a, "line break");
   });
