@@ -29,7 +29,9 @@
 //        --upstream-chunked (the upstream answers chunked, not with a Content-Length),
 //        --server-root DIR (benchmark the server of another checkout, e.g. the last commit),
 //        --node-flags "..." (the gateway's node flags, default GATEWAY_FLAGS below; the Node floor runs with them too),
-//        --profile DIR (gateway runs only, under node --cpu-prof; the profile lands in DIR at exit),
+//        --profile DIR [--rate N] (gateway runs only, under node --cpu-prof, saturated or paced at N req/s
+//        for --seconds; the profile lands in DIR at exit; with --node-flags "--require probe.js" an
+//        in-process probe, e.g. an event-loop-delay monitor, watches the same run),
 //        --against DIR [--rate N] (this checkout's gateway and DIR's side by side on the proxy core, both
 //        paced at N req/s at once: CPU per request of each and their ratio; how to compare two builds),
 //        --against-node-flags "..." (node flags of DIR's gateway in --against mode, default --node-flags:
@@ -65,7 +67,7 @@ const SIDE_RATE = Number(opt("rate") ?? 1500);
 /** Node flags given as one string ("--a --b=1"), as a list. */
 const flagList = (flags: string): string[] => flags.split(/\s+/).filter(Boolean);
 /** A gateway's node command line flags: the given ones, then the profiler's under --profile. */
-const nodeFlags = (flags: string[]): string[] => [...flags, ...(PROFILE_DIR && !process.env.BENCH_NOPROF ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : [])];
+const nodeFlags = (flags: string[]): string[] => [...flags, ...(PROFILE_DIR ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(PROFILE_DIR)] : [])];
 /** The gateway's node flags (as templates/server/Dockerfile), also given to the Node floor so the two differ only in code. */
 const GATEWAY_FLAGS = opt("node-flags") ?? "--min-semi-space-size=8 --max-semi-space-size=8";
 const SERVER_NODE_FLAGS = nodeFlags(flagList(GATEWAY_FLAGS));
@@ -485,7 +487,7 @@ async function main(): Promise<void> {
   };
   const start = (core: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess => {
     const [c, a] = pinned(core, cmd, args);
-    const child = spawn(c, a, { cwd: ROOT, env, stdio: ["ignore", process.env.BENCH_STDOUT ? "inherit" : "ignore", "inherit"] });
+    const child = spawn(c, a, { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
     children.push(child);
     return child;
   };
@@ -560,10 +562,11 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     console.log(`gateway: ${RUNTIME === "tsx" ? "node --import tsx" : "esbuild bundle"} of ${SERVER_ROOT}, node flags: ${SERVER_NODE_FLAGS.join(" ") || "(none)"}`);
 
     if (PROFILE_DIR) {
-      const pt = (process.env.BENCH_PT ?? "gateway") as Target; const pr = Number(process.env.BENCH_PR ?? 0);
-      await measure("warm-up", pt, WARMUP_S, pr);
-      const g = await measure("gateway 90/10", pt, DURATION_S, pr); console.log("cpuUs", g.cpuUs, "n", g.rps);
-      console.log(`gateway 90/10: ${g.rps.toFixed(0)} req/s, p50 ${g.p50.toFixed(2)} ms, p99 ${g.p99.toFixed(2)} ms, RSS ${g.rss?.toFixed(0)} MB; profile in ${PROFILE_DIR}`);
+      // Saturated, or paced at --rate (the paced runs' own conditions).
+      const rate = opt("rate") === undefined ? 0 : SIDE_RATE;
+      await measure("warm-up", "gateway", WARMUP_S, rate);
+      const g = await measure("gateway 90/10", "gateway", DURATION_S, rate);
+      console.log(`gateway 90/10${rate ? ` @${rate}/s` : ""}: ${g.rps.toFixed(0)} req/s, p50 ${g.p50.toFixed(2)} ms, p99 ${g.p99.toFixed(2)} ms, CPU ${g.cpuUs?.toFixed(0)} us/req, RSS ${g.rss?.toFixed(0)} MB; profile in ${PROFILE_DIR}`);
       return;
     }
     for (const t of ["direct", "nginx", "floor", "gateway"] as const) await saturate("warm-up", t, WARMUP_S);
