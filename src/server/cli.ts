@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { SERVER_LIMIT_FLAGS as LIMIT } from "./limits";
+import { DEFAULT_BODY_BUDGET_BYTES, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CLIENT_REQUEST_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_RESPONSE_LIMIT_BYTES, SERVER_LIMIT_FLAGS as LIMIT } from "./limits";
 import { startServer } from "./main";
 
 interface ServerFlags {
@@ -71,11 +71,11 @@ function addFlags(cmd: Command): Command {
     .option("--gateway-host <host>", "gateway bind address", "0.0.0.0")
     .option("--management-port <port>", "management API port", "8081")
     .option("--management-host <host>", "management API bind address", "127.0.0.1")
-    .option(`${LIMIT.bodyLimitBytes} <n>`, "largest scoring request body (413 beyond); default 104857600 (100 MiB)")
-    .option(`${LIMIT.bodyBudgetBytes} <n>`, "scoring request bodies buffered at once across all requests (429 beyond); default 1073741824 (1 GiB), at least --body-limit-bytes")
-    .option(`${LIMIT.responseLimitBytes} <n>`, "largest answer read from a model instance (502 beyond); default 104857600 (100 MiB)")
-    .option(`${LIMIT.clientRequestTimeoutMs} <ms>`, "time a client has to send a whole scoring request (408 beyond); default 300000")
-    .option(`${LIMIT.maxConnections} <n>`, "client connections open at once (one more is answered 503 and closed); default 10000");
+    .option(`${LIMIT.bodyLimitBytes} <n>`, `largest scoring request body (413 beyond); default ${DEFAULT_BODY_LIMIT_BYTES} (100 MiB)`)
+    .option(`${LIMIT.bodyBudgetBytes} <n>`, `scoring request bodies buffered at once across all requests (429 beyond); default ${DEFAULT_BODY_BUDGET_BYTES} (1 GiB), at least ${LIMIT.bodyLimitBytes}`)
+    .option(`${LIMIT.responseLimitBytes} <n>`, `largest answer read from a model instance (502 beyond); default ${DEFAULT_RESPONSE_LIMIT_BYTES} (100 MiB)`)
+    .option(`${LIMIT.clientRequestTimeoutMs} <ms>`, `time a client has to send a whole scoring request (408 beyond); default ${DEFAULT_CLIENT_REQUEST_TIMEOUT_MS}`)
+    .option(`${LIMIT.maxConnections} <n>`, `client connections open at once (one more is answered 503 and closed); default ${DEFAULT_MAX_CONNECTIONS}`);
 }
 
 /** Adds `modelplane server` (management token from env MODELPLANE_MANAGEMENT_TOKEN). */

@@ -11,6 +11,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 100 * 1024 * 1024;
 export const DEFAULT_BODY_BUDGET_BYTES = 1024 * 1024 * 1024;
 /** Default cap on an instance's answer: 100 MiB, as the request body limit. */
 export const DEFAULT_RESPONSE_LIMIT_BYTES = 100 * 1024 * 1024;
+/** Default time a client has to send a whole scoring request: 5 minutes. */
+export const DEFAULT_CLIENT_REQUEST_TIMEOUT_MS = 300_000;
 /**
  * Default cap on open client connections: 10 000. An idle connection holds about 4.5 KiB of the
  * server's memory (measured: 20 000 of them took 91 MB), so the cap bounds that at about 45 MB.

@@ -5,7 +5,7 @@ import { Gateway } from "./gateway/gateway";
 import { RuntimeRegistry } from "./gateway/table";
 import { UpstreamPools } from "./gateway/upstream";
 import { H1Server } from "./http/h1/server";
-import { DEFAULT_BODY_BUDGET_BYTES, DEFAULT_BODY_LIMIT_BYTES, checkServerOptions, type ServerLimits } from "./limits";
+import { DEFAULT_BODY_BUDGET_BYTES, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CLIENT_REQUEST_TIMEOUT_MS, checkServerOptions, type ServerLimits } from "./limits";
 import { Management } from "./management/api";
 import { Provisioner } from "./management/provisioner";
 import { GatewayMetrics } from "./metrics/metrics";
@@ -104,9 +104,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (d.provisioningState === "Creating" || d.provisioningState === "Updating") provisioner.start(d.endpoint_name, d.name, d.generation, d.config);
   }
 
-  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, bodyBudgetBytes, requestTimeoutMs: opts.clientRequestTimeoutMs ?? 300_000, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, maxConnections: opts.maxConnections, ownAnswer: gateway.ownAnswer }, gateway.handle);
-  metrics.observeBodyBudget(gw.bodyBudget);
-  metrics.observeConnections(gw);
+  const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, bodyBudgetBytes, requestTimeoutMs: opts.clientRequestTimeoutMs ?? DEFAULT_CLIENT_REQUEST_TIMEOUT_MS, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, maxConnections: opts.maxConnections, ownAnswer: gateway.ownAnswer }, gateway.handle);
+  metrics.observeHttpServer(gw);
   const mg = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 15_000 }, management.handle);
   try {
     const ga = await gw.listen(opts.gatewayPort, opts.gatewayHost ?? "0.0.0.0");

@@ -7,8 +7,9 @@ export interface BodyBudgetSource {
   readonly limitBytes: number;
 }
 
-/** What /metrics reads of the HTTP layer's client connections. */
-export interface ConnectionsSource {
+/** What /metrics reads of the HTTP layer's server: its body budget and its client connections. */
+export interface HttpServerSource {
+  readonly bodyBudget: BodyBudgetSource;
   readonly openConnections: number;
   readonly maxConnections: number;
   readonly refusedConnections: number;
@@ -143,16 +144,14 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
   readonly healthyInstances = this.deploymentGauge("modelplane_gateway_healthy_instances", "Healthy instances per deployment", (d) => d.healthyCount());
-  /** Where the body-budget figures are read from at scrape time (the HTTP layer's BodyBudget). */
-  private bodyBudget: BodyBudgetSource = { held: 0, refusals: 0, limitBytes: 0 };
-  readonly bufferedBodyBytes = this.scrapedMetric(Gauge, "modelplane_gateway_buffered_body_bytes", "Bytes of request bodies buffered now, across all requests", () => this.bodyBudget.held);
-  readonly bodyBudgetBytes = this.scrapedMetric(Gauge, "modelplane_gateway_body_budget_bytes", "Bytes of request bodies the gateway may buffer at once (--body-budget-bytes)", () => this.bodyBudget.limitBytes);
-  readonly bodyBudgetRefusals = this.scrapedMetric(Counter, "modelplane_gateway_body_budget_refusals_total", "Requests answered 429 because their body would have gone past the body budget", () => this.bodyBudget.refusals);
-  /** Where the client-connection figures are read from at scrape time (the HTTP layer's server). */
-  private connections: ConnectionsSource = { openConnections: 0, maxConnections: 0, refusedConnections: 0 };
-  readonly clientConnections = this.scrapedMetric(Gauge, "modelplane_gateway_client_connections", "Client connections open now", () => this.connections.openConnections);
-  readonly maxClientConnections = this.scrapedMetric(Gauge, "modelplane_gateway_max_client_connections", "Client connections the gateway keeps open at once (--max-connections)", () => this.connections.maxConnections);
-  readonly refusedConnections = this.scrapedMetric(Counter, "modelplane_gateway_refused_connections_total", "Client connections answered 503 too_many_connections and closed, past --max-connections", () => this.connections.refusedConnections);
+  /** Where the body-budget and connection figures are read from at scrape time (the HTTP layer's server). */
+  private http: HttpServerSource = { bodyBudget: { held: 0, refusals: 0, limitBytes: 0 }, openConnections: 0, maxConnections: 0, refusedConnections: 0 };
+  readonly bufferedBodyBytes = this.scrapedMetric(Gauge, "modelplane_gateway_buffered_body_bytes", "Bytes of request bodies buffered now, across all requests", () => this.http.bodyBudget.held);
+  readonly bodyBudgetBytes = this.scrapedMetric(Gauge, "modelplane_gateway_body_budget_bytes", "Bytes of request bodies the gateway may buffer at once (--body-budget-bytes)", () => this.http.bodyBudget.limitBytes);
+  readonly bodyBudgetRefusals = this.scrapedMetric(Counter, "modelplane_gateway_body_budget_refusals_total", "Requests answered 429 because their body would have gone past the body budget", () => this.http.bodyBudget.refusals);
+  readonly clientConnections = this.scrapedMetric(Gauge, "modelplane_gateway_client_connections", "Client connections open now", () => this.http.openConnections);
+  readonly maxClientConnections = this.scrapedMetric(Gauge, "modelplane_gateway_max_client_connections", "Client connections the gateway keeps open at once (--max-connections)", () => this.http.maxConnections);
+  readonly refusedConnections = this.scrapedMetric(Counter, "modelplane_gateway_refused_connections_total", "Client connections answered 503 too_many_connections and closed, past --max-connections", () => this.http.refusedConnections);
 
   constructor(withProcessMetrics = false) {
     if (withProcessMetrics) collectDefaultMetrics({ register: this.registry });
@@ -189,14 +188,9 @@ export class GatewayMetrics {
     });
   }
 
-  /** Sets where the body-budget gauges and counter are read from. */
-  observeBodyBudget(budget: BodyBudgetSource): void {
-    this.bodyBudget = budget;
-  }
-
-  /** Sets where the client-connection gauges and counter are read from. */
-  observeConnections(source: ConnectionsSource): void {
-    this.connections = source;
+  /** Sets the HTTP layer's server the body-budget and connection metrics are read from. */
+  observeHttpServer(source: HttpServerSource): void {
+    this.http = source;
   }
 
   /** A gauge or counter without labels, set from `read` at scrape time (a gauge's inc after reset is a set). */
