@@ -37,8 +37,10 @@ export = async () => {
   }
   const controlPlane = new ControlPlane("control-plane", {
     stack,
-    gatewayPort: config.requireNumber("gatewayPort"),
-    managementPort: config.requireNumber("managementPort"),
+    gatewayPort: portSetting(config, "gatewayPort"),
+    managementPort: portSetting(config, "managementPort"),
+    stackId: config.get("stackId"),
+    keepFailedInstances: config.getBoolean("keepFailedInstances"),
     baseImage,
     serverLimits: {
       bodyLimitBytes: config.getNumber("bodyLimitBytes"),
@@ -59,7 +61,17 @@ export = async () => {
     gatewayUrl: controlPlane.gatewayUrl,
     managementUrl: controlPlane.managementUrl,
     managementToken: controlPlane.managementToken,
+    stackId: controlPlane.stackId,
     endpoints,
     keys: pulumi.secret(keys),
   };
 };
+
+/** `modelplane:<key>`: a port number, or `auto` (the default): a free port chosen by the first up and kept. */
+function portSetting(config: pulumi.Config, key: string): number | "auto" {
+  const raw = config.get(key);
+  if (raw === undefined || raw.trim() === "" || raw.trim() === "auto") return "auto";
+  const n = Number(raw);
+  if (!Number.isInteger(n)) throw new pulumi.RunError(`modelplane:${key} is "${raw}": give a port number (1024-65535) or auto, e.g. \`pulumi config set modelplane:${key} auto\``);
+  return n;
+}

@@ -8,6 +8,7 @@ import { tritonModels } from "../src/servers/triton";
 import { describeTritonChoice, officialTritonRun, resolveTritonImage, type TritonImageChoice } from "../src/servers/triton-image";
 import { DockerContainer } from "../src/providers/docker/container";
 import { LABELS, stackLabels } from "../src/providers/docker/labels";
+import { stackObjectNames } from "../src/providers/docker/names";
 import { livenessHealthcheck, probeBind, probeBinaryPath } from "../src/providers/docker/probe";
 import { fingerprint, StackImage } from "../src/providers/images/image";
 import { DeploymentResource } from "../src/providers/management/deployment";
@@ -110,7 +111,7 @@ export class OnlineDeployment extends pulumi.ComponentResource {
         source: imageSource,
         fingerprint: imageFingerprint,
         // One tag per deployment: deleting one deployment never untags another's image.
-        stackRepository: `modelplane-${stack}/${plan.image.kind}-${name.toLowerCase()}`,
+        stackRepository: cp.stackId.apply((id) => stackObjectNames(stack, id).imageRepository(`${plan.image.kind}-${name.toLowerCase()}`)),
       },
       { parent: this },
     );
@@ -124,11 +125,11 @@ export class OnlineDeployment extends pulumi.ComponentResource {
         new DockerContainer(
           `${name}-${i}`,
           {
-            name: pulumi.interpolate`modelplane-${stack}-${args.endpointName}-${spec.name}-${i}`,
+            name: pulumi.all([cp.stackId, args.endpointName]).apply(([id, e]) => stackObjectNames(stack, id).instance(e, spec.name, i)),
             image: image.imageRef,
             env: { ...spec.environment_variables, ...plan.env, MODELPLANE_CONTENT_HASH: contentHash },
-            labels: pulumi.output(args.endpointName).apply((e) =>
-              stackLabels(stack, { [LABELS.role]: "instance", [LABELS.endpoint]: e, [LABELS.deployment]: spec.name, [GPU_LABEL]: gpu.label }),
+            labels: pulumi.all([cp.stackId, args.endpointName]).apply(([id, e]) =>
+              stackLabels(stack, { [LABELS.role]: "instance", [LABELS.endpoint]: e, [LABELS.deployment]: spec.name, [GPU_LABEL]: gpu.label }, id),
             ),
             binds: [...plan.binds, probeBind(probe)],
             network: cp.networkName,
@@ -159,6 +160,7 @@ export class OnlineDeployment extends pulumi.ComponentResource {
         model_server: plan.modelServer,
         spec: { model: spec.model?.name ?? path.basename(spec.model?.path ?? ""), instance_type: spec.instance_type, instance_count: spec.instance_count, tags: spec.tags },
         containerNames: pulumi.all(containers.map((c) => c.containerName)),
+        ...(cp.keepFailedInstances ? { keepFailedInstances: true } : {}),
       },
       { parent: this, dependsOn: [cp.server, ...containers] },
     );

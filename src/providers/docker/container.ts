@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
 import { createHash } from "node:crypto";
 import { containerLogTail, dockerClient, isNotFound } from "./client";
+import { portHolder, takenPortMessage } from "./host-ports";
+import { foreignObjectProblem, LABELS } from "./labels";
 import { httpCall } from "../../api-client/http-call";
 
 export interface BindMount {
@@ -65,6 +67,8 @@ export interface ContainerInputs {
   init?: boolean;
   /** Config.Healthcheck (e.g. the liveness probe, src/providers/docker/probe.ts). A change replaces the container. */
   healthcheck?: ContainerHealthcheck;
+  /** Published host port -> the stack config key that chooses it (named in the error when the port is taken). Not part of the container's identity. */
+  portConfigKeys?: Record<string, string>;
   /** After start, poll this URL (from the host) until it answers 2xx; the create fails with the container's last log lines otherwise. */
   waitForHttp?: { url: string; timeoutSeconds: number };
 }
@@ -161,18 +165,37 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
     if (!news.name || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(news.name)) failures.push({ property: "name", reason: `name "${news.name}" must match [a-zA-Z0-9][a-zA-Z0-9_.-]*` });
     if (!news.image) failures.push({ property: "image", reason: "image is required (a local tag such as modelplane/custom-server:abc123)" });
     for (const b of news.binds ?? []) if (!b.source.startsWith("/")) failures.push({ property: "binds", reason: `bind source "${b.source}" must be an absolute path` });
+    // A configured host port that another stack or process holds fails the preview, before anything is created.
+    for (const p of news.ports ?? []) {
+      if (typeof p.host !== "number") continue; // chosen by the first up (auto): not known yet
+      const host = p.hostIp ?? "127.0.0.1";
+      const holder = await portHolder(p.host, host, typeof news.name === "string" && /^[a-zA-Z0-9]/.test(news.name) ? news.name : undefined);
+      if (holder) failures.push({ property: "ports", reason: takenPortMessage(p.host, host, holder, news.portConfigKeys?.[String(p.host)], news.labels?.[LABELS.stack]) });
+    }
     return { inputs: { ...news, restart: news.restart ?? "unless-stopped" }, failures };
   },
 
-  async diff(_id, olds, news) {
-    return diffContainer(olds, news);
+  async diff(id, olds, news) {
+    const d = diffContainer(olds, news);
+    if (d.changes) return d;
+    // Gone (removed after failing readiness, or behind Pulumi's back): the next up recreates it.
+    const gone = await dockerClient()
+      .getContainer(id)
+      .inspect()
+      .then(() => false)
+      .catch((err: unknown) => isNotFound(err));
+    return gone ? { changes: true, replaces: ["containerId"], deleteBeforeReplace: true } : d;
   },
 
   async create(inputs) {
     const docker = dockerClient();
     const name = containerName(inputs);
-    // A container of that exact name is a leftover of an interrupted `up` with the same inputs.
+    // A container of that exact name is a leftover of an interrupted `up` with the same inputs, if it
+    // carries this stack's identity; one of another identity is never adopted or removed.
     try {
+      const existing = await docker.getContainer(name).inspect();
+      const problem = foreignObjectProblem("container", name, inputs.labels ?? {}, existing.Config.Labels);
+      if (problem) throw new Error(problem);
       await docker.getContainer(name).remove({ force: true });
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -240,10 +263,13 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
     return { outs: { ...news, containerName: containerName(news), containerId: _id } as ContainerOutputs };
   },
 
-  async delete(id) {
+  async delete(id, props) {
     const docker = dockerClient();
     try {
       const c = docker.getContainer(id);
+      // Only a container of this stack's identity is removed (an id is unique, but state can be copied).
+      const info = await c.inspect();
+      if (foreignObjectProblem("container", info.Name.replace(/^\//, ""), (props as ContainerOutputs).labels ?? {}, info.Config.Labels)) return;
       await c.stop({ t: 10 }).catch(() => undefined); // SIGTERM first: in-flight requests finish
       await c.remove({ force: true, v: true }); // anonymous volumes go with it; named ones stay
     } catch (err) {

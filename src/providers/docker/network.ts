@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
 import { dockerClient, isNotFound } from "./client";
+import { foreignObjectProblem } from "./labels";
 
 export interface NetworkInputs {
   name: string;
@@ -19,7 +20,9 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
   async create(inputs) {
     const docker = dockerClient();
     const existing = (await docker.listNetworks({ filters: { name: [inputs.name] } })).find((n) => n.Name === inputs.name);
-    // Adopt a network of ours left by an interrupted run instead of failing on the name.
+    // Adopt a network of ours left by an interrupted run instead of failing on the name; never another stack's.
+    const problem = existing && foreignObjectProblem("network", inputs.name, inputs.labels ?? {}, existing.Labels);
+    if (problem) throw new Error(problem);
     const id = existing?.Id ?? (await docker.createNetwork({ Name: inputs.name, Driver: "bridge", Labels: inputs.labels ?? {}, CheckDuplicate: true })).id;
     return { id, outs: { ...inputs, networkId: id } };
   },
@@ -32,9 +35,12 @@ export const networkProvider: pulumi.dynamic.ResourceProvider<NetworkInputs, Net
       throw err;
     }
   },
-  async delete(id) {
+  async delete(id, props) {
     try {
-      await dockerClient().getNetwork(id).remove();
+      const network = dockerClient().getNetwork(id);
+      const info = (await network.inspect()) as { Name: string; Labels?: Record<string, string> };
+      if (foreignObjectProblem("network", info.Name, (props as NetworkOutputs).labels ?? {}, info.Labels)) return;
+      await network.remove();
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
 import { dockerClient, isNotFound } from "./client";
+import { foreignObjectProblem } from "./labels";
 
 export interface VolumeInputs {
   name: string;
@@ -14,7 +15,17 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<VolumeInputs, Volum
     return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
   },
   async create(inputs) {
-    const v = await dockerClient().createVolume({ Name: inputs.name, Labels: inputs.labels ?? {} });
+    const docker = dockerClient();
+    // The engine's create returns an existing volume of that name as if new: look first, so another
+    // stack's volume is never taken (its data would then be this stack's to delete).
+    try {
+      const existing = await docker.getVolume(inputs.name).inspect();
+      const problem = foreignObjectProblem("volume", inputs.name, inputs.labels ?? {}, existing.Labels);
+      if (problem) throw new Error(problem);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const v = await docker.createVolume({ Name: inputs.name, Labels: inputs.labels ?? {} });
     return { id: v.name, outs: inputs };
   },
   async read(id, props) {
@@ -26,9 +37,12 @@ export const volumeProvider: pulumi.dynamic.ResourceProvider<VolumeInputs, Volum
       throw err;
     }
   },
-  async delete(id) {
+  async delete(id, props) {
     try {
-      await dockerClient().getVolume(id).remove({ force: true });
+      const volume = dockerClient().getVolume(id);
+      // Removed only when it carries this stack's identity: a name can be another stack's.
+      if (foreignObjectProblem("volume", id, (props as VolumeInputs).labels ?? {}, (await volume.inspect()).Labels)) return;
+      await volume.remove({ force: true });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

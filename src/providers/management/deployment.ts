@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { containerLogTail, dockerClient } from "../docker/client";
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as nodePath from "node:path";
+import { containerLogTail, dockerClient, isNotFound } from "../docker/client";
 import { lazyProvider } from "../lazy-provider";
 import { isApiNotFound, managementRequest, type ManagementAccess } from "./client";
 
@@ -24,6 +26,8 @@ export interface DeploymentInputs extends ManagementAccess {
   spec?: Record<string, unknown>;
   /** Containers whose logs explain a failed readiness. */
   containerNames?: string[];
+  /** Keep the instances of a failed readiness running for inspection (`modelplane:keepFailedInstances`). @default false: they are removed, their logs kept */
+  keepFailedInstances?: boolean;
 }
 export interface DeploymentOutputs extends DeploymentInputs {
   provisioningState: string;
@@ -103,6 +107,48 @@ async function applyAndWait(i: DeploymentInputs): Promise<DeploymentOutputs> {
   }
 }
 
+/** Where the last logs of removed failed instances are kept (read by `modelplane logs`). */
+export function failedInstanceLogDir(env: NodeJS.ProcessEnv = process.env): string {
+  const state = env.MODELPLANE_STATE ?? nodePath.join(env.MODELPLANE_ROOT ?? process.cwd(), ".state");
+  return nodePath.join(state, "failed-instances");
+}
+
+/**
+ * A failed readiness leaves no running leftovers: the given instances (a crash loop would go on
+ * forever) are removed after their logs are saved to failedInstanceLogDir()/<container>.log.
+ * The next `up` recreates them (the container provider's diff sees they are gone).
+ */
+export async function removeFailedInstances(names: string[], logDir = failedInstanceLogDir()): Promise<string[]> {
+  const docker = dockerClient();
+  const removed: string[] = [];
+  for (const n of names) {
+    try {
+      const info = await docker.getContainer(n).inspect();
+      const log = await containerLogTail(docker, n, 2000);
+      mkdirSync(logDir, { recursive: true });
+      writeFileSync(nodePath.join(logDir, `${n}.log`), `# ${n} (${info.State.Status}, exit code ${info.State.ExitCode}, restarted ${info.RestartCount}x), removed after failing readiness at ${new Date().toISOString()}\n${log}\n`);
+      await docker.getContainer(n).remove({ force: true, v: true });
+      removed.push(n);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return removed;
+}
+
+async function cleanUpFailed(i: DeploymentInputs, names: string[], err: unknown): Promise<Error> {
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (i.keepFailedInstances || names.length === 0) return e;
+  const removed = await removeFailedInstances(names).catch((x: unknown) => {
+    e.message += `\n(removing the failed instances failed too: ${(x as Error).message})`;
+    return [] as string[];
+  });
+  if (removed.length > 0) {
+    e.message += `\nThe failed instances were removed (${removed.join(", ")}); their logs are kept in ${failedInstanceLogDir()} and shown by \`modelplane logs ${i.endpointName} --deployment ${i.name}\`. Set \`pulumi config set modelplane:keepFailedInstances true\` to keep them running for inspection.`;
+  }
+  return e;
+}
+
 /** Only the identity of a deployment forces a replacement; instances, settings and spec update in place. */
 export const DEPLOYMENT_REPLACE_FIELDS = ["endpointName", "name"] as const;
 
@@ -120,11 +166,17 @@ export const deploymentProvider: pulumi.dynamic.ResourceProvider<DeploymentInput
       // Pulumi records nothing for a failed create, so the registration must not outlive it
       // (an orphan the next `up` could not see). A failed *update* keeps serving the old instances.
       await managementRequest(inputs, "DELETE", path(inputs)).catch(() => undefined);
-      throw err;
+      throw await cleanUpFailed(inputs, inputs.containerNames ?? [], err);
     }
   },
-  async update(_id, _olds, news) {
-    return { outs: await applyAndWait(news) };
+  async update(_id, olds, news) {
+    try {
+      return { outs: await applyAndWait(news) };
+    } catch (err) {
+      // The old instances keep serving; only the new ones that failed go.
+      const old = new Set((olds as DeploymentOutputs).containerNames ?? []);
+      throw await cleanUpFailed(news, (news.containerNames ?? []).filter((n) => !old.has(n)), err);
+    }
   },
   async read(id, props) {
     const p = props as DeploymentOutputs;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { DYN, installMocks, isSecret, MOCK_TOKEN, one, registrations, REPO_ROOT, reveal, secretOf, settle, valueOf } from "./harness";
+import { DYN, installMocks, isSecret, MOCK_AUTO_PORT, MOCK_TOKEN, one, registrations, REPO_ROOT, reveal, secretOf, settle, valueOf } from "./harness";
 
 installMocks("dev");
 // Loaded after setMocks (the components must see the mock monitor).
@@ -22,11 +22,11 @@ describe("validateControlPlaneArgs", () => {
   });
   it("rejects out-of-range and non-integer ports, naming the field and the stack config key", () => {
     assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 80, managementPort: 70000 }), [
-      "gatewayPort is 80: set an integer port between 1024 and 65535 (stack config modelplane:gatewayPort)",
-      "managementPort is 70000: set an integer port between 1024 and 65535 (stack config modelplane:managementPort)",
+      "gatewayPort is 80: set an integer port between 1024 and 65535, or auto (stack config modelplane:gatewayPort)",
+      "managementPort is 70000: set an integer port between 1024 and 65535, or auto (stack config modelplane:managementPort)",
     ]);
     assert.deepEqual(validateControlPlaneArgs({ gatewayPort: 18080.5, managementPort: 18081 }), [
-      "gatewayPort is 18080.5: set an integer port between 1024 and 65535 (stack config modelplane:gatewayPort)",
+      "gatewayPort is 18080.5: set an integer port between 1024 and 65535, or auto (stack config modelplane:gatewayPort)",
     ]);
     assert.equal(validateControlPlaneArgs({ gatewayPort: Number.NaN, managementPort: 18081 }).length, 1);
   });
@@ -49,7 +49,7 @@ describe("ControlPlane (Pulumi mocks)", () => {
     await settle();
   });
 
-  it("registers exactly the component and its five children", () => {
+  it("registers exactly the component and its six children (fixed ports: no port reservation)", () => {
     assert.deepEqual(
       registrations.map((r) => [r.type, r.name]).sort(),
       [
@@ -59,6 +59,7 @@ describe("ControlPlane (Pulumi mocks)", () => {
         [`${DYN}modelplane:DockerVolume`, "cp-state"],
         [`${DYN}modelplane:Image`, "cp-image"],
         [`${DYN}modelplane:RandomSecret`, "cp-token"],
+        [`${DYN}modelplane:StackIdentity`, "cp-identity"],
       ].sort(),
     );
   });
@@ -108,12 +109,19 @@ describe("ControlPlane (Pulumi mocks)", () => {
         { container: 8080, host: 18080, hostIp: "127.0.0.1" },
         { container: 8081, host: 18081, hostIp: "127.0.0.1" },
       ],
+      portConfigKeys: { "18080": "modelplane:gatewayPort", "18081": "modelplane:managementPort" },
       waitForHttp: { url: "http://127.0.0.1:18081/healthz", timeoutSeconds: 60 },
     });
   });
-  it("server container depends on the volume, the image (imageRef), the network and the token", () => {
+  it("server container depends on the volume, the image (imageRef), the network, the token and the identity", () => {
     const urn = (n: string) => registrations.find((r) => r.name === n)!.urn;
-    assert.deepEqual(one(`${DYN}modelplane:DockerContainer`, "cp-server").dependencies, [urn("cp-image"), urn("cp-network"), urn("cp-state"), urn("cp-token")].sort());
+    assert.deepEqual(one(`${DYN}modelplane:DockerContainer`, "cp-server").dependencies, [urn("cp-identity"), urn("cp-image"), urn("cp-network"), urn("cp-state"), urn("cp-token")].sort());
+  });
+  it("identity: made from the stack and its token (secret in its state); a stack without one keeps the old names", () => {
+    const id = one(`${DYN}modelplane:StackIdentity`, "cp-identity");
+    assert.deepEqual(reveal(id.inputs), { stack: "dev", token: MOCK_TOKEN });
+    assert.deepEqual(id.additionalSecretOutputs, ["token"]);
+    assert.deepEqual(one(`${DYN}modelplane:DockerVolume`, "cp-state").dependencies, [registrations.find((r) => r.name === "cp-network")!.urn, id.urn].sort());
   });
   it("outputs: URLs are known values, the token is secret", async () => {
     assert.equal(cp.stack, "dev");
@@ -150,6 +158,39 @@ describe("ControlPlane (Pulumi mocks)", () => {
     const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
     assert.ok(cmd, "templates/server/Dockerfile has an exec-form CMD line");
     assert.deepEqual(JSON.parse(cmd[1]!), SERVER_COMMAND);
+  });
+  it("a stack with an identity: every name and label carries it; auto ports come from one PortReservation", async () => {
+    const c = new ControlPlane("cp5", { stack: "dev", stackId: "1a2b3c4d" });
+    await settle();
+    const labels = { ...LABELS, "modelplane.stack-id": "1a2b3c4d" };
+    assert.deepEqual(reveal(one(`${DYN}modelplane:StackIdentity`, "cp5-identity").inputs), { stack: "dev", token: MOCK_TOKEN, requested: "1a2b3c4d" });
+    assert.deepEqual(one(`${DYN}modelplane:PortReservation`, "cp5-ports").inputs, { names: ["gateway", "management"] });
+    assert.deepEqual(one(`${DYN}modelplane:DockerNetwork`, "cp5-network").inputs, { name: "modelplane-dev-1a2b3c4d", labels });
+    assert.deepEqual(one(`${DYN}modelplane:DockerVolume`, "cp5-state").inputs, { name: "modelplane-dev-1a2b3c4d-state", labels });
+    assert.equal(one(`${DYN}modelplane:Image`, "cp5-image").inputs.stackRepository, "modelplane-dev-1a2b3c4d/server");
+    const s = reveal(one(`${DYN}modelplane:DockerContainer`, "cp5-server").inputs) as Record<string, unknown>;
+    assert.equal(s.name, "modelplane-dev-1a2b3c4d-server");
+    assert.deepEqual(s.labels, labels);
+    assert.deepEqual(s.volumes, { "modelplane-dev-1a2b3c4d-state": "/data" });
+    assert.deepEqual(s.env, { MODELPLANE_MANAGEMENT_TOKEN: MOCK_TOKEN, MODELPLANE_STACK: "dev", MODELPLANE_PUBLIC_URL: `http://127.0.0.1:${MOCK_AUTO_PORT}`, MODELPLANE_STACK_ID: "1a2b3c4d" });
+    assert.deepEqual(s.ports, [
+      { container: 8080, host: MOCK_AUTO_PORT, hostIp: "127.0.0.1" },
+      { container: 8081, host: MOCK_AUTO_PORT + 1, hostIp: "127.0.0.1" },
+    ]);
+    assert.equal(await valueOf(c.gatewayUrl), `http://127.0.0.1:${MOCK_AUTO_PORT}`);
+    assert.equal(await valueOf(c.stackId), "1a2b3c4d");
+  });
+  it("one auto port and one fixed: the reservation holds only the auto one", async () => {
+    new ControlPlane("cp6", { stack: "half", gatewayPort: 18090 });
+    await settle();
+    assert.deepEqual(one(`${DYN}modelplane:PortReservation`, "cp6-ports").inputs, { names: ["management"] });
+    assert.deepEqual(one(`${DYN}modelplane:DockerContainer`, "cp6-server").inputs.ports, [
+      { container: 8080, host: 18090, hostIp: "127.0.0.1" },
+      { container: 8081, host: MOCK_AUTO_PORT, hostIp: "127.0.0.1" },
+    ]);
+  });
+  it("a malformed stackId is refused with the fix", () => {
+    assert.deepEqual(validateControlPlaneArgs({ stackId: "XYZ" }), ['stackId is "XYZ": an identity is 8 lowercase hex digits; remove modelplane:stackId to let the first up choose one']);
   });
   it("invalid args throw before any child is registered", async () => {
     const before = registrations.length;

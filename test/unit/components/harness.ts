@@ -17,6 +17,8 @@ export const MODEL_1 = path.join(REPO_ROOT, "examples/model-1");
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 export const MOCK_TOKEN = "mock-management-token";
+/** The first port a mocked PortReservation hands out (then +1 per name). */
+export const MOCK_AUTO_PORT = 24000;
 
 export interface Registration {
   type: string;
@@ -62,6 +64,11 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
   switch (type.replace("pulumi-nodejs:dynamic/", "")) {
     case "modelplane:RandomSecret":
       return { ...inputs, value: pulumi.secret(MOCK_TOKEN) };
+    case "modelplane:StackIdentity":
+      // As the provider: a requested identity is taken; none = a pre-identity stack's "" (old names).
+      return { ...inputs, stackId: typeof plain.requested === "string" ? plain.requested : "" };
+    case "modelplane:PortReservation":
+      return { ...inputs, ports: Object.fromEntries((plain.names as string[]).map((n, i) => [n, MOCK_AUTO_PORT + i])) };
     case "modelplane:DockerNetwork":
       return { ...inputs, networkId: `net-${name}` };
     case "modelplane:Image":
