@@ -10,6 +10,7 @@ import { RandomSecret } from "../src/providers/secret";
 import { StackIdentity, STACK_ID_RE } from "../src/providers/stack/identity";
 import { PortReservation } from "../src/providers/stack/ports";
 import { serverLimitFlags, serverLimitProblems, type ServerLimits } from "../src/server/limits";
+import { batchArgsProblems, batchServerInputs, type ControlPlaneBatchArgs } from "./control-plane-batch";
 
 export interface ControlPlaneArgs {
   /** Stack name used in every Docker object's name and labels. @default pulumi.getStack() */
@@ -36,6 +37,12 @@ export interface ControlPlaneArgs {
   serverLimits?: ServerLimits;
   /** Keep the instances of a deployment that failed readiness running for inspection (`modelplane:keepFailedInstances`). @default false: removed, their logs kept for `modelplane logs` */
   keepFailedInstances?: boolean;
+  /**
+   * Only for a stack with batch endpoints: the server then gets the datastore volume
+   * (`<stack prefix>-datastore` at /datastore), the engine's socket (it starts each job's workers)
+   * and the batch settings of docs/batch-api.md. @default none: the server container is as without batch
+   */
+  batch?: ControlPlaneBatchArgs;
 }
 
 /** What the server image runs by default (its CMD); limits are added after it. */
@@ -56,6 +63,7 @@ export function validateControlPlaneArgs(args: ControlPlaneArgs): string[] {
   if (args.gatewayPort !== undefined && args.gatewayPort !== "auto" && args.gatewayPort === args.managementPort) problems.push(`gatewayPort and managementPort are both ${args.gatewayPort}: give each its own port`);
   if (args.stackId !== undefined && !STACK_ID_RE.test(args.stackId)) problems.push(`stackId is ${JSON.stringify(args.stackId)}: an identity is 8 lowercase hex digits; remove modelplane:stackId to let the first up choose one`);
   for (const p of serverLimitProblems(args.serverLimits ?? {})) problems.push(`${p.message} (stack config modelplane:${p.field})`);
+  if (args.batch) problems.push(...batchArgsProblems(args.batch));
   return problems;
 }
 
@@ -110,6 +118,9 @@ export class ControlPlane extends pulumi.ComponentResource {
     const managementUrl = pulumi.interpolate`http://127.0.0.1:${ports.management}`;
     const gatewayUrl = pulumi.interpolate`http://127.0.0.1:${ports.gateway}`;
     const limitFlags = serverLimitFlags(args.serverLimits ?? {});
+    // Batch adds its volume, mounts and env only when the stack has batch: other stacks keep their container.
+    const batch = args.batch ? stackId.apply((id) => batchServerInputs(stack, id, args.batch!)) : undefined;
+    const datastore = args.batch ? new DockerVolume(`${name}-datastore`, { name: names.apply((n) => n.datastoreVolume), labels }, { parent: this, dependsOn: [network] }) : undefined;
     const server = new DockerContainer(
       `${name}-server`,
       {
@@ -117,18 +128,20 @@ export class ControlPlane extends pulumi.ComponentResource {
         image: image.imageRef,
         // MODELPLANE_PUBLIC_URL: the scoring URIs the management API reports use the published port.
         // MODELPLANE_STACK_ID only when there is one: a pre-identity stack keeps its container.
-        env: pulumi.all([token.value, gatewayUrl, stackId]).apply(([t, g, id]) => ({
+        env: pulumi.all([token.value, gatewayUrl, stackId, batch]).apply(([t, g, id, b]) => ({
           MODELPLANE_MANAGEMENT_TOKEN: t,
           MODELPLANE_STACK: stack,
           MODELPLANE_PUBLIC_URL: g,
           ...(id ? { MODELPLANE_STACK_ID: id } : {}),
+          ...(b?.env ?? {}),
         })),
         labels,
         network: network.name,
         networkAliases: ["modelplane-server"],
         // Only set limits change the command: a stack without them keeps the image's CMD (and its container).
         ...(limitFlags.length > 0 ? { command: [...SERVER_COMMAND, ...limitFlags] } : {}),
-        volumes: names.apply((n) => ({ [n.stateVolume]: "/data" })),
+        volumes: pulumi.all([names, batch]).apply(([n, b]) => ({ [n.stateVolume]: "/data", ...(b?.volumes ?? {}) })),
+        ...(batch ? { binds: batch.apply((b) => b.binds), groupAdd: batch.apply((b) => b.groupAdd) } : {}),
         ports: pulumi.all([ports.gateway, ports.management]).apply(([g, m]) => [
           { container: GATEWAY_PORT, host: g, hostIp: args.gatewayHostIp ?? "127.0.0.1" },
           { container: MANAGEMENT_PORT, host: m, hostIp: "127.0.0.1" },
@@ -136,7 +149,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         portConfigKeys: pulumi.all([ports.gateway, ports.management]).apply(([g, m]) => ({ [String(g)]: "modelplane:gatewayPort", [String(m)]: "modelplane:managementPort" })),
         waitForHttp: managementUrl.apply((u) => ({ url: `${u}/healthz`, timeoutSeconds: 60 })),
       },
-      { parent: this, dependsOn: [volume] },
+      { parent: this, dependsOn: [volume, ...(datastore ? [datastore] : [])] },
     );
 
     this.server = server;
@@ -151,12 +164,15 @@ export class ControlPlane extends pulumi.ComponentResource {
   }
 }
 
-/** Configured ports as they are; `auto` ones from a PortReservation (chosen once, kept in state). */
+/**
+ * Configured ports as they are; `auto` ones from a PortReservation (chosen once, kept in state).
+ * The reservation always holds both, so switching one port between auto and a number never
+ * replaces it (and never makes the other port unknown in a preview).
+ */
 function resolvePorts(name: string, args: ControlPlaneArgs, parent: pulumi.Resource): { gateway: pulumi.Output<number>; management: pulumi.Output<number> } {
   const gw = args.gatewayPort ?? "auto";
   const mg = args.managementPort ?? "auto";
-  const auto = [...(gw === "auto" ? ["gateway"] : []), ...(mg === "auto" ? ["management"] : [])];
-  const reserved = auto.length > 0 ? new PortReservation(`${name}-ports`, { names: auto }, { parent }).ports : undefined;
+  const reserved = gw === "auto" || mg === "auto" ? new PortReservation(`${name}-ports`, { names: ["gateway", "management"] }, { parent }).ports : undefined;
   return {
     gateway: gw === "auto" ? reserved!.apply((p) => p.gateway!) : pulumi.output(gw),
     management: mg === "auto" ? reserved!.apply((p) => p.management!) : pulumi.output(mg),

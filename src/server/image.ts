@@ -6,9 +6,10 @@ const REPO_ROOT = path.resolve(__dirname, "../..");
 /**
  * Packages the server loads at run time; their dependencies follow. Everything else (the server, the
  * spec module, commander, http-parser-js, jose, prom-client, yaml, zod) is in the esbuild bundle app/server.js;
- * better-sqlite3 stays outside it for its native addon.
+ * better-sqlite3 stays outside it for its native addon, and dockerode (batch workers) for the
+ * optional native addons of its ssh transport (ssh2, cpu-features), which esbuild cannot bundle.
  */
-const RUNTIME_PACKAGES = ["better-sqlite3"];
+const RUNTIME_PACKAGES = ["better-sqlite3", "dockerode"];
 
 interface EsbuildModule {
   build(o: Record<string, unknown>): Promise<unknown>;
@@ -27,7 +28,7 @@ export async function bundleServer(outfile: string): Promise<void> {
     platform: "node",
     target: "node20",
     format: "cjs",
-    external: ["better-sqlite3"],
+    external: RUNTIME_PACKAGES,
     outfile,
     logLevel: "warning",
   });

@@ -11,11 +11,13 @@ export class TestStack {
     readonly programDir: string,
     readonly stack: string,
     readonly backendDir: string,
+    /** The project root the providers load their modules from (another checkout's, for a copy). */
+    readonly root: string,
   ) {}
 
-  static async create(programDir: string, stack: string, config: Record<string, string> = {}): Promise<TestStack> {
+  static async create(programDir: string, stack: string, config: Record<string, string> = {}, root = REPO_ROOT): Promise<TestStack> {
     const backendDir = await mkdtemp(path.join(tmpdir(), "mp-backend-"));
-    const s = new TestStack(programDir, stack, backendDir);
+    const s = new TestStack(programDir, stack, backendDir, root);
     await s.pulumi(["stack", "init", stack]);
     for (const [k, v] of Object.entries(config)) await s.pulumi(["config", "set", k, v]);
     return s;
@@ -27,7 +29,7 @@ export class TestStack {
       PULUMI_CONFIG_PASSPHRASE: "modelplane-tests",
       PULUMI_CONFIG_PASSPHRASE_FILE: "",
       PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-      MODELPLANE_ROOT: REPO_ROOT,
+      MODELPLANE_ROOT: this.root,
     };
   }
 

@@ -160,7 +160,7 @@ test("modelplane:tritonImage = a registry reference: the image is pulled from th
   const info = JSON.parse((await docker(["inspect", names[0]!])).stdout)[0] as { Image: string; Config: { Cmd: string[]; User: string; Image: string }; HostConfig: { Init: boolean; DeviceRequests: unknown } };
   const pulledId = (await docker(["image", "inspect", "-f", "{{.Id}}", ref])).stdout.trim();
   assert.equal(info.Image, pulledId, "the container runs the pulled image (tagged into the stack's repository)");
-  assert.match(info.Config.Image, new RegExp(`^modelplane-${STACK}/triton-server-`));
+  assert.match(info.Config.Image, new RegExp(`^modelplane-${STACK}-[0-9a-f]{8}/triton-server-`));
   assert.equal(info.Config.Cmd[0], OFFICIAL_TRITONSERVER);
   assert.ok(info.Config.Cmd.includes("--model-repository=/var/azureml-app/azureml-models/add-sub/1/models"), info.Config.Cmd.join(" "));
   assert.equal(info.Config.User, "1000:1000");

@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
-import { appendFile, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import execa from "execa";
@@ -250,6 +250,18 @@ test("6. a deployment whose init() raises fails the up with its log lines; traff
   assert.match(String(r.all), /deployment "broken" of endpoint "my-endpoint" failed readiness/);
   assert.match(String(r.all), /boom: the model file is corrupt/, "the error quotes the container's log");
   assert.ok(seconds < 120, "fails within the probe budget");
+  // No running leftovers: the crash-looping instance is removed, its last logs kept for `modelplane logs`.
+  assert.equal((await instances("broken")).length, 0, "the failed deployment's instance containers are removed");
+  assert.match(String(r.all), /The failed instances were removed \(modelplane-.*-my-endpoint-broken-0-[0-9a-f]{8}\); their logs are kept in /);
+  const logDir = /their logs are kept in (\S+) and shown/.exec(String(r.all))![1]!;
+  const kept = (await readdir(logDir)).filter((f) => f.includes("-my-endpoint-broken-0-"));
+  assert.equal(kept.length, 1, kept.join(", "));
+  assert.match(await readFile(path.join(logDir, kept[0]!), "utf8"), /boom: the model file is corrupt/);
+  // The next up recreates the removed instance (its diff sees it gone) and fails the same way, explained again.
+  const again = await stack.pulumi(["up", "--yes", "--skip-preview"], { reject: false });
+  assert.notEqual(again.exitCode, 0);
+  assert.match(String(again.all), /boom: the model file is corrupt/);
+  assert.equal((await instances("broken")).length, 0);
   const traffic = (await management("GET", "/endpoints/my-endpoint/traffic")) as { traffic: Record<string, number> };
   assert.deepEqual(traffic.traffic, { blue: 90, green: 10 });
   const ok = await score();
@@ -376,7 +388,7 @@ test("10. pulumi destroy leaves no container, network, volume or stack image", a
   assert.equal((await execa("docker", ["network", "ls", "-q", "--filter", f])).stdout, "");
   assert.equal((await execa("docker", ["volume", "ls", "-q", "--filter", f])).stdout, "");
   const images = (await execa("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout.split("\n");
-  assert.deepEqual(images.filter((i) => i.startsWith(`modelplane-${STACK}/`)), []);
+  assert.deepEqual(images.filter((i) => i.startsWith(`modelplane-${STACK}/`) || i.startsWith(`modelplane-${STACK}-`)), []);
 });
 
 /** Every process below `root` (read from /proc), children first found first. */

@@ -180,13 +180,13 @@ describe("ControlPlane (Pulumi mocks)", () => {
     assert.equal(await valueOf(c.gatewayUrl), `http://127.0.0.1:${MOCK_AUTO_PORT}`);
     assert.equal(await valueOf(c.stackId), "1a2b3c4d");
   });
-  it("one auto port and one fixed: the reservation holds only the auto one", async () => {
+  it("one auto port and one fixed: the fixed one is used, the reservation still holds both (switching never replaces it)", async () => {
     new ControlPlane("cp6", { stack: "half", gatewayPort: 18090 });
     await settle();
-    assert.deepEqual(one(`${DYN}modelplane:PortReservation`, "cp6-ports").inputs, { names: ["management"] });
+    assert.deepEqual(one(`${DYN}modelplane:PortReservation`, "cp6-ports").inputs, { names: ["gateway", "management"] });
     assert.deepEqual(one(`${DYN}modelplane:DockerContainer`, "cp6-server").inputs.ports, [
       { container: 8080, host: 18090, hostIp: "127.0.0.1" },
-      { container: 8081, host: MOCK_AUTO_PORT, hostIp: "127.0.0.1" },
+      { container: 8081, host: MOCK_AUTO_PORT + 1, hostIp: "127.0.0.1" },
     ]);
   });
   it("a malformed stackId is refused with the fix", () => {

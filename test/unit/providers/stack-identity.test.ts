@@ -66,7 +66,7 @@ describe("foreignObjectsProblem: a requested identity must be provably this stac
     assert.deepEqual(await stackIdentityProvider.diff!("id", { stack: "dev", token: "a", stackId: "1a2b3c4d" }, { stack: "dev", token: "b", requested: "00000000" }), { changes: false });
   });
   it("check: a malformed modelplane:stackId is a failure with the fix", async () => {
-    const r = await stackIdentityProvider.check!({}, { stack: "dev", token: "t", requested: "NOPE" });
+    const r = await stackIdentityProvider.check!({ stack: "dev", token: "t" }, { stack: "dev", token: "t", requested: "NOPE" });
     assert.deepEqual(r.failures, [{ property: "requested", reason: 'modelplane:stackId is "NOPE": an identity is 8 lowercase hex digits (as `pulumi stack output stackId` prints); remove the key to get a new one' }]);
   });
 });
