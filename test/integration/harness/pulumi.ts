@@ -23,6 +23,14 @@ export class TestStack {
     return s;
   }
 
+  /** The same stack and backend, run from another checkout (its program and provider modules). */
+  async at(programDir: string, root = programDir): Promise<TestStack> {
+    const { copyFile } = await import("node:fs/promises");
+    const file = (dir: string) => path.join(dir, "stacks", `Pulumi.${this.stack}.yaml`);
+    await copyFile(file(this.programDir), file(programDir));
+    return new TestStack(programDir, this.stack, this.backendDir, root);
+  }
+
   env(): Record<string, string> {
     return {
       PULUMI_BACKEND_URL: `file://${this.backendDir}`,

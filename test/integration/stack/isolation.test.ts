@@ -157,7 +157,7 @@ test("5. bash scripts/main.sh in a third checkout succeeds while two other dev s
   await cp(path.join(REPO_ROOT, "stacks/Pulumi.dev.yaml"), path.join(dir, "stacks/Pulumi.dev.yaml"));
   for (const f of ["endpoint.yml", "blue-deployment.yml", "green-deployment.yml"]) await cp(path.join(REPO_ROOT, "stacks/dev", f), path.join(dir, "stacks/dev", f));
   // The checkout's own env.sh (its .state backend); nothing of this test process's Pulumi settings.
-  const env = { ...process.env, MODELPLANE_ENV_FOR: "", MODELPLANE_STATE: "", PULUMI_BACKEND_URL: "", PULUMI_CONFIG_PASSPHRASE_FILE: "", MODELPLANE_ROOT: "" };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ["MODELPLANE_STATE", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE", "MODELPLANE_ROOT", "MODELPLANE_ENV_FOR"]) delete env[k];
   const started = Date.now();
   try {
