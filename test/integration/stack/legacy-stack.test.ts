@@ -1,6 +1,7 @@
-// State is forever: a stack deployed by the commit before stack identities (3a196e5), then
-// `up` with this code, keeps every object: the identity it records is "" (its old names), and no
-// container, volume or network is replaced. Real Pulumi engine, real Docker.
+// State is forever: a stack deployed by the commit before stack identities (3a196e5), then the
+// checkout upgraded in place to this code and `up` again, keeps its names: the identity it records
+// is "" (its old names), its volume and network stay, and a container is replaced only where its
+// image's content changed (the server's code did), never for a name or label. Real Pulumi engine, real Docker.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { cp, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
@@ -16,7 +17,8 @@ const BASE_IMAGE = process.env.MODELPLANE_BASE_IMAGE ?? "modelplane/base:bookwor
 let work: string;
 let oldDir: string;
 let oldStack: TestStack | undefined;
-let newStack: TestStack | undefined;
+// What the upgrade brings into the old checkout (the working tree, uncommitted changes included).
+const UPGRADE_PARTS = ["index.ts", "Pulumi.yaml", "package.json", "package-lock.json", "components", "src", "templates", "tools", "examples"];
 
 async function objectIds(): Promise<string[]> {
   const f = `label=modelplane.stack=${STACK}`;
@@ -45,25 +47,36 @@ before(async () => {
 });
 
 after(async () => {
-  await (newStack ?? oldStack)?.cleanup();
-  if (newStack) await oldStack?.cleanup();
+  await oldStack?.cleanup();
   await removeByLabel("modelplane.stack", STACK);
   await execa("git", ["worktree", "remove", "--force", oldDir], { cwd: REPO_ROOT, reject: false });
   await rm(work, { recursive: true, force: true });
 });
 
-test("an up with stack identities over a stack deployed before them replaces nothing and keeps its names", async (t) => {
+test("an upgraded checkout's up over a stack deployed before identities keeps its names; only changed images replace", async (t) => {
   await oldStack!.pulumi(["up", "--yes", "--skip-preview"]);
   const before = await objectIds();
+  const volumeAndNetwork = (ids: string[]) => ids.filter((x) => !/^[0-9a-f]{12} modelplane-it-legacy-(server|my-endpoint)-/.test(x));
   assert.ok(before.length >= 5, before.join("\n"));
-  newStack = await oldStack!.at(REPO_ROOT);
-  const r = await newStack.pulumi(["up", "--yes", "--skip-preview"]);
-  t.diagnostic(String(r.stdout).split("\n").filter((l) => /created|unchanged|replaced|updated|deleted/.test(l)).join(" | "));
-  assert.match(String(r.stdout), /\+ 1 created/, "only the identity is new");
-  assert.doesNotMatch(String(r.stdout), /replaced|deleted|updated/);
-  assert.deepEqual(await objectIds(), before, "the same containers (ids), volume and network");
-  assert.equal((await newStack.outputs()).stackId, "", "the identity of a pre-identity stack is \"\" (its old names)");
-  const preview = await newStack.pulumi(["preview", "--json"]);
+  // `git pull`: the same folder, the new code.
+  for (const p of UPGRADE_PARTS) {
+    await rm(path.join(oldDir, p), { recursive: true, force: true });
+    await cp(path.join(REPO_ROOT, p), path.join(oldDir, p), { recursive: true });
+  }
+  const r = await oldStack!.pulumi(["up", "--yes", "--skip-preview"]);
+  const out = String(r.stdout);
+  t.diagnostic(out.split("\n").filter((l) => /\[diff: /.test(l) || /created|replaced|updated|unchanged/.test(l)).slice(-12).join(" | "));
+  assert.match(out, /StackIdentity control-plane-identity created/);
+  assert.doesNotMatch(out, /(DockerNetwork|DockerVolume)[^\n]*(replaced|updated|deleted)/, "the network and the state volume are kept");
+  for (const d of out.matchAll(/\[diff: ([^\]]*)\]/g)) {
+    // Allowed: a new image content, the registration's new instance URLs, the new port hint; never name, labels, volumes, network.
+    assert.doesNotMatch(d[1]!, /name|labels|volumes|network|env|stackRepository/, d[0]);
+  }
+  const after = await objectIds();
+  assert.deepEqual(volumeAndNetwork(after), volumeAndNetwork(before), "the same volume and network");
+  for (const x of after.filter((y) => /modelplane-it-legacy-(server|my-endpoint)/.test(y))) assert.match(x, /^[0-9a-f]{12} modelplane-it-legacy-(server|my-endpoint-(blue|green)-0)-[0-9a-f]{8}$/, "old names, no identity in them");
+  assert.equal((await oldStack!.outputs()).stackId, "", 'the identity of a pre-identity stack is "" (its old names)');
+  const preview = await oldStack!.pulumi(["preview", "--json"]);
   const steps = (JSON.parse(String(preview.stdout)) as { steps: { op: string; urn: string }[] }).steps.filter((s) => s.op !== "same");
   assert.deepEqual(steps.map((s) => `${s.op} ${s.urn}`), []);
 });
