@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "node:path";
-import { ControlPlane, OnlineEndpoint } from "./components";
+import { ControlPlane, deployBatch, OnlineEndpoint, stackHasBatch } from "./components";
 import { formatDiagnostic, loadStack } from "./src/spec";
 import { parseGpuMode } from "./src/servers/gpu";
 import { describeTritonChoice, resolveTritonImage, type TritonImageChoice } from "./src/servers/triton-image";
@@ -22,7 +22,7 @@ export = async () => {
   const errors = spec.diagnostics.filter((d) => d.severity === "error");
   for (const w of spec.diagnostics.filter((d) => d.severity === "warning")) pulumi.log.warn(formatDiagnostic(w));
   if (errors.length) throw new pulumi.RunError(`the specs in ${specDir} have ${errors.length} error(s):\n${errors.map(formatDiagnostic).join("\n")}`);
-  if (spec.endpoints.length === 0) throw new pulumi.RunError(`no online endpoint spec in ${specDir}: add an endpoint.yml (see stacks/dev/)`);
+  if (spec.endpoints.length === 0 && spec.batchEndpoints.length === 0) throw new pulumi.RunError(`no endpoint spec in ${specDir}: add an online or batch endpoint.yml (see stacks/dev/)`);
 
   const baseImage = config.get("baseImage") ?? "modelplane/base:bookworm";
   const gpus = parseGpuMode(config.get("gpus"));
@@ -41,6 +41,8 @@ export = async () => {
     managementPort: portSetting(config, "managementPort"),
     stackId: config.get("stackId"),
     keepFailedInstances: config.getBoolean("keepFailedInstances"),
+    // Batch endpoints: the datastore, the engine socket and `modelplane:batchInputRoots` (host folders jobs may read).
+    ...(stackHasBatch(spec) ? { batch: { inputRoots: listSetting(config, "batchInputRoots") } } : {}),
     baseImage,
     serverLimits: {
       bodyLimitBytes: config.getNumber("bodyLimitBytes"),
@@ -57,15 +59,32 @@ export = async () => {
     endpoints[e.name] = { scoringUri: ep.scoringUri, swaggerUri: ep.swaggerUri, authMode: ep.authMode };
     keys[e.name] = { primaryKey: ep.primaryKey, secondaryKey: ep.secondaryKey };
   }
+  const batch = deployBatch(controlPlane, spec, baseImage);
+  Object.assign(keys, batch.keys);
   return {
     gatewayUrl: controlPlane.gatewayUrl,
     managementUrl: controlPlane.managementUrl,
     managementToken: controlPlane.managementToken,
     stackId: controlPlane.stackId,
     endpoints,
+    batchEndpoints: batch.endpoints,
+    dataAssets: batch.dataAssets,
     keys: pulumi.secret(keys),
   };
 };
+
+/** `modelplane:<key>`: a list of strings (YAML list in the stack file, or `pulumi config set --path '<key>[0]' ...`). */
+function listSetting(config: pulumi.Config, key: string): string[] {
+  let v: unknown;
+  try {
+    v = config.getObject<unknown>(key);
+  } catch {
+    throw new pulumi.RunError(`modelplane:${key} is not a list: write it as a YAML list in the stack's config file, or \`pulumi config set --path 'modelplane:${key}[0]' /srv/batch-input\``);
+  }
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new pulumi.RunError(`modelplane:${key} is ${JSON.stringify(v)}: give a list of absolute host folders, e.g. \`pulumi config set --path 'modelplane:${key}[0]' /srv/batch-input\``);
+  return v as string[];
+}
 
 /** `modelplane:<key>`: a port number, or `auto` (the default): a free port chosen by the first up and kept. */
 function portSetting(config: pulumi.Config, key: string): number | "auto" {

@@ -2,11 +2,16 @@
 // here; add new ones to SUBCOMMANDS.
 import { Command, CommanderError } from "commander";
 import { registerServerCommand } from "../server/cli";
+import { registerBatch } from "./commands/batch";
 import { registerDoctor } from "./commands/doctor";
 import { registerEndpoints } from "./commands/endpoints";
 import { registerInvoke } from "./commands/invoke";
+import { registerJobs } from "./commands/jobs";
 import { registerKeys } from "./commands/keys";
+import { registerLogs } from "./commands/logs";
+import { registerStack } from "./commands/stack-init";
 import { registerToken } from "./commands/token";
+import { registerTraffic } from "./commands/traffic";
 import { registerValidate } from "./commands/validate";
 
 /** Exit code for usage errors (unknown option, missing argument), distinct from "invalid spec" (1). */
@@ -19,6 +24,11 @@ const SUBCOMMANDS: Array<(program: Command) => void> = [
   registerKeys,
   registerToken,
   registerInvoke,
+  registerBatch,
+  registerJobs,
+  registerLogs,
+  registerTraffic,
+  registerStack,
   registerServerCommand,
 ];
 

@@ -6,6 +6,7 @@ import { ensureImage, type ImageBuildResult } from "./build";
 import { condaToRequirements } from "./conda";
 import { renderRequirements } from "./custom-server";
 import { stagePipCaBundle } from "./pip-ca";
+import { raiseUnbuildablePins } from "./wheel-pins";
 
 /** Repository of the MLflow no-code server images. */
 export const MLFLOW_SERVER_REPOSITORY = "modelplane/mlflow-server";
@@ -101,11 +102,14 @@ export async function ensureMlflowServerImage(req: MlflowServerImageRequest): Pr
   const lines = req.requirementsFile ? await readModelRequirements(req.requirementsFile, req.log) : [];
   const { mlflowVersion = DEFAULT_MLFLOW_VERSION, requirements, dropped } = splitMlflowRequirement(lines);
   for (const d of dropped) req.log?.(`note: "${d}" not installed (the image serves with mlflow-skinny==${mlflowVersion})`);
+  // Old exact pins without wheels for the image's Python would be built from source (and fail): raised, said.
+  const installable = raiseUnbuildablePins(requirements);
+  for (const n of installable.notes) req.log?.(`note: ${n}`);
   const contextDir = await fs.mkdtemp(path.join(os.tmpdir(), "modelplane-mlflow-server-"));
   try {
     for (const f of TEMPLATE_FILES) await fs.copyFile(path.join(MLFLOW_SERVER_TEMPLATE_DIR, f), path.join(contextDir, f));
     await fs.chmod(path.join(contextDir, "serve.sh"), 0o755);
-    await fs.writeFile(path.join(contextDir, "requirements.txt"), renderRequirements(requirements));
+    await fs.writeFile(path.join(contextDir, "requirements.txt"), renderRequirements(installable.requirements));
     await stagePipCaBundle(contextDir, req.pipCaBundle);
     return await ensureImage({
       repository: MLFLOW_SERVER_REPOSITORY,

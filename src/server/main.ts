@@ -1,5 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createBatchPart } from "./batch/batch-part";
+import type { BatchOptions } from "./batch/config";
 import { BufferedLines } from "./gateway/access-log-sink";
 import { Gateway } from "./gateway/gateway";
 import { RuntimeRegistry } from "./gateway/table";
@@ -28,6 +30,8 @@ export interface ServerOptions extends ServerLimits {
   mirrorConcurrency?: number;
   /** Node's process metrics on /metrics. @default false */
   processMetrics?: boolean;
+  /** Batch endpoints' settings (src/server/batch/config.ts). @default from the environment (docs/batch-api.md) */
+  batch?: Partial<BatchOptions>;
 }
 
 export interface RunningServer {
@@ -69,6 +73,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (!opts.managementToken) throw new Error("a management token is required (MODELPLANE_MANAGEMENT_TOKEN)");
   checkServerOptions(opts);
   const store = new Store(opts.stateDir);
+  let gatewayUrl = "";
+  const publicGatewayUrl = (): string => opts.publicGatewayUrl ?? process.env.MODELPLANE_PUBLIC_URL ?? gatewayUrl;
+  let batch: Awaited<ReturnType<typeof createBatchPart>>;
+  try {
+    batch = await createBatchPart(store, opts.stateDir, opts.batch, publicGatewayUrl);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   const pools = new UpstreamPools(opts.responseLimitBytes);
   const metrics = new GatewayMetrics(opts.processMetrics ?? false);
   const registry = new RuntimeRegistry(pools, metrics);
@@ -78,7 +91,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const bodyLimitBytes = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const bodyBudgetBytes = opts.bodyBudgetBytes ?? Math.max(DEFAULT_BODY_BUDGET_BYTES, bodyLimitBytes);
   // Mirrored copies get a quarter of the clients' budget on top of it (see Mirror).
-  const gateway = new Gateway({ pools, metrics, tokenSecret, accessLog, mirrorConcurrency: opts.mirrorConcurrency, mirrorBodyBudgetBytes: Math.floor(bodyBudgetBytes / 4) });
+  const gateway = new Gateway({ pools, metrics, tokenSecret, accessLog, mirrorConcurrency: opts.mirrorConcurrency, mirrorBodyBudgetBytes: Math.floor(bodyBudgetBytes / 4), jobs: batch.gateway });
   let table = registry.build([], []);
   const refresh = (): void => {
     table = registry.build(store.listEndpoints(), store.listDeployments());
@@ -87,15 +100,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const provisioner = new Provisioner(pools, (e, d, generation, outcome) => {
     if (store.finishProvisioning(e, d, generation, outcome, new Date().toISOString())) refresh();
   });
-  let gatewayUrl = "";
   const management = new Management({
     store,
     provisioner,
     managementToken: opts.managementToken,
     tokenSecret,
-    gatewayUrl: () => opts.publicGatewayUrl ?? process.env.MODELPLANE_PUBLIC_URL ?? gatewayUrl,
+    gatewayUrl: publicGatewayUrl,
     refresh,
     runtime: (e, d) => table.endpoints.get(e)?.deployments.get(d),
+    batch: batch.management,
   });
 
   // Serve what was acknowledged before a restart at once; re-probe deployments that were mid-provisioning.
@@ -111,6 +124,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const ga = await gw.listen(opts.gatewayPort, opts.gatewayHost ?? "0.0.0.0");
     gatewayUrl = urlOf(ga);
     const ma = await listen(mg, opts.managementPort, opts.managementHost ?? "127.0.0.1");
+    // Jobs that were running before a restart resume here (their workers kept going meanwhile).
+    batch.start();
     let closing: Promise<void> | undefined;
     return {
       gatewayUrl,
@@ -118,6 +133,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       close: () =>
         (closing ??= (async () => {
           provisioner.stopAll();
+          await batch.stop();
           await Promise.all([gw.close(30_000), closeServer(mg, 5_000)]);
           stdoutLog?.flush();
           registry.stopAll();
@@ -128,6 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   } catch (err) {
     stdoutLog?.flush();
     provisioner.stopAll();
+    await batch.stop();
     void gw.close(0);
     mg.close();
     registry.stopAll();

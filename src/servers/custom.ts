@@ -6,14 +6,17 @@ import type { ServerPlanResult } from "./plan";
 export const APP_ROOT = "/var/azureml-app";
 const TEMPLATE_DIR = path.resolve(__dirname, "../../templates/servers/custom");
 
+/** What the custom and MLflow plans read of a deployment: online and batch model deployments both have it. */
+export type ServedModel = Pick<OnlineDeploymentSpec, "name" | "model" | "code_configuration" | "environment">;
+
 /** Azure's layout: AZUREML_MODEL_DIR is .../azureml-models/<name>/<version>; the model folder sits inside it. */
-export function modelMount(spec: OnlineDeploymentSpec): { modelDir: string; target: string } {
+export function modelMount(spec: Pick<ServedModel, "name" | "model">): { modelDir: string; target: string } {
   const modelDir = `${APP_ROOT}/azureml-models/${spec.model?.name ?? spec.name}/${spec.model?.version ?? "1"}`;
   return { modelDir, target: `${modelDir}/${path.basename(spec.model?.path ?? "model")}` };
 }
 
 /** azureml-inference-server-http running the deployment's score.py (init/run), code and model mounted read-only. */
-export function planCustomServer(spec: OnlineDeploymentSpec): ServerPlanResult {
+export function planCustomServer(spec: ServedModel): ServerPlanResult {
   const problems: string[] = [];
   const code = spec.code_configuration;
   const modelPath = spec.model?.path;

@@ -1,8 +1,7 @@
 import { statSync } from "node:fs";
 import * as path from "node:path";
-import type { OnlineDeploymentSpec } from "../spec";
 import { mlflowRequirementsFile, MLFLOW_SERVER_TEMPLATE_DIR } from "../images/mlflow-server";
-import { modelMount } from "./custom";
+import { modelMount, type ServedModel } from "./custom";
 import type { ServerPlanResult } from "./plan";
 
 /** Port of the MLflow server image (templates/servers/mlflow). */
@@ -13,7 +12,7 @@ export const MLFLOW_PORT = 5001;
  * with the model's own requirements installed in the image. The gateway scores through `/score`
  * (MLflow's formats and Azure's `input_data`); `/invocations` is served too.
  */
-export function planMlflowServer(spec: OnlineDeploymentSpec): ServerPlanResult {
+export function planMlflowServer(spec: ServedModel): ServerPlanResult {
   const modelPath = spec.model?.path;
   const problems: string[] = [];
   if (!modelPath) problems.push(`deployment "${spec.name}": model.path is required for an mlflow_model on the docker target (the folder holding MLmodel)`);

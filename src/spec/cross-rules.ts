@@ -1,8 +1,8 @@
 // Cross-resource (ARM) rules over one set of specs: a stack folder.
-import { specError } from "./issue";
-import { deploymentId, endpointId } from "./resource-id";
+import { quoteValue, specError } from "./issue";
+import { clusterId, dataAssetId, deploymentId, endpointId } from "./resource-id";
 import { checkTrafficNames } from "./traffic";
-import type { BatchDeploymentSpec, BatchEndpointSpec, OnlineDeploymentSpec, OnlineEndpointSpec, SpecIssue } from "./types";
+import type { BatchDeploymentSpec, BatchEndpointSpec, ComputeClusterSpec, DataAssetSpec, OnlineDeploymentSpec, OnlineEndpointSpec, SpecIssue } from "./types";
 
 type NamedResource = { kind: string; name: string; endpoint_name?: string };
 
@@ -75,14 +75,55 @@ export function checkBatchSet(endpoints: BatchEndpointSpec[], deployments: Batch
   return issues;
 }
 
+/** The cluster name a deployment's `compute` names: `azureml:<name>` or `<name>`. */
+export function clusterNameOf(compute: string): string {
+  return compute.replace(/^azureml:/i, "");
+}
+
+/** Every model batch deployment names a compute cluster of the stack; cluster names and data asset versions are unique. */
+export function checkComputeSet(clusters: ComputeClusterSpec[], dataAssets: DataAssetSpec[], deployments: BatchDeploymentSpec[]): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const seen = new Set<string>();
+  for (const c of clusters) {
+    const key = c.name.toLowerCase();
+    if (seen.has(key)) issues.push(specError("name_duplicate", "name", `name "${c.name}" is used by more than one compute cluster in this stack`, "give each one its own name", clusterId(c.name)));
+    seen.add(key);
+  }
+  const versions = new Set<string>();
+  for (const d of dataAssets) {
+    const key = `${d.name}\0${d.version}`;
+    if (versions.has(key)) issues.push(specError("name_duplicate", "version", `data asset "${d.name}" version "${d.version}" is defined more than once in this stack`, "give each file its own version (or name)", dataAssetId(d.name, d.version)));
+    versions.add(key);
+  }
+  const names = clusters.map((c) => c.name);
+  const known = names.join(", ") || "none";
+  const fix = (name: string): string =>
+    `add a compute cluster YAML to the stack folder ($schema: https://azuremlschemas.azureedge.net/latest/amlCompute.schema.json, type: amlcompute, name: ${name}, max_instances: <n>), or name one that exists (clusters here: ${known})`;
+  for (const dep of deployments) {
+    if (dep.type !== "model") continue;
+    const resource = deploymentId("batch-deployment", dep.endpoint_name, dep.name);
+    if (dep.compute === undefined) {
+      issues.push(specError("compute_missing", "name", `batch deployment "${dep.name}" names no compute cluster`, `add compute: azureml:<cluster> (clusters here: ${known})${clusters.length === 0 ? `; ${fix("cpu-cluster")}` : ""}`, resource));
+      continue;
+    }
+    const name = clusterNameOf(dep.compute);
+    if (!names.some((n) => n.toLowerCase() === name.toLowerCase())) {
+      issues.push(specError("compute_not_found", "compute", `compute ${quoteValue(dep.compute)} of batch deployment "${dep.name}" names a cluster "${name}" that is not in this stack (clusters here: ${known})`, fix(name), resource));
+    }
+  }
+  return issues;
+}
+
 /** All cross-resource rules of a stack, plus the rules that span online and batch resources. */
 export function checkStackSet(
   endpoints: OnlineEndpointSpec[],
   deployments: OnlineDeploymentSpec[],
   batchEndpoints: BatchEndpointSpec[],
   batchDeployments: BatchDeploymentSpec[],
+  clusters: ComputeClusterSpec[] = [],
+  dataAssets: DataAssetSpec[] = [],
 ): SpecIssue[] {
-  const issues = [...checkOnlineSet(endpoints, deployments), ...checkBatchSet(batchEndpoints, batchDeployments)];
+  const issues = [...checkOnlineSet(endpoints, deployments), ...checkBatchSet(batchEndpoints, batchDeployments), ...checkComputeSet(clusters, dataAssets, batchDeployments)];
   // Online and batch endpoints share one name space (one host name each).
   const online = new Set(endpoints.map((e) => e.name.toLowerCase()));
   for (const b of batchEndpoints) {

@@ -1,6 +1,6 @@
 // Documented Azure ML defaults (see ../shared/reference/azureml-semantics.md). One place, so the
 // schemas, the docs and the tests agree on the exact numbers.
-import type { BatchSettings, ProbeSettings, RequestSettings } from "./types";
+import type { BatchSettings, ComputeClusterSpec, ProbeSettings, RequestSettings } from "./types";
 
 export const DEFAULT_PROBE: Readonly<ProbeSettings> = Object.freeze({
   initial_delay: 10,
@@ -38,4 +38,11 @@ export const DEFAULT_BATCH_SETTINGS: Readonly<BatchSettings> = Object.freeze({
   error_threshold: -1,
   logging_level: "info",
   environment_variables: Object.freeze({}) as Record<string, string>,
+});
+
+/** Azure's amlCompute defaults: scale to zero, one instance, two minutes idle before scale-down. */
+export const DEFAULT_CLUSTER: Readonly<Pick<ComputeClusterSpec, "min_instances" | "max_instances" | "idle_time_before_scale_down">> = Object.freeze({
+  min_instances: 0,
+  max_instances: 1,
+  idle_time_before_scale_down: 120,
 });

@@ -1,4 +1,5 @@
-// Which kind of spec a YAML document is: from its `$schema` URL, else from its shape.
+// Which kind of spec a YAML document is: from its `$schema` URL, else from its shape. Besides
+// endpoints and deployments, a stack holds compute clusters (amlCompute) and data assets (data).
 import type { SpecKind } from "./types";
 
 const SCHEMA_KINDS: Record<string, SpecKind> = {
@@ -10,6 +11,8 @@ const SCHEMA_KINDS: Record<string, SpecKind> = {
   batchdeployment: "batch-deployment",
   modelbatchdeployment: "batch-deployment",
   pipelinecomponentbatchdeployment: "batch-deployment",
+  amlcompute: "compute-cluster",
+  data: "data-asset",
 };
 
 export type KindDetection = { kind: SpecKind; schemaName?: string } | { kind: undefined; schemaName?: string };
@@ -28,6 +31,8 @@ export function detectKind(raw: unknown): KindDetection {
     return { kind: SCHEMA_KINDS[name], schemaName: name };
   }
   const type = typeof r.type === "string" ? r.type.toLowerCase() : undefined;
+  if (type === "amlcompute") return { kind: "compute-cluster" };
+  if ((type === "uri_folder" || type === "uri_file") && "path" in r && !("endpoint_name" in r)) return { kind: "data-asset" };
   if ("endpoint_name" in r) {
     const batch = type === "model" || type === "pipeline" || "compute" in r || "settings" in r || "component" in r || "mini_batch_size" in r;
     return { kind: batch ? "batch-deployment" : "online-deployment" };

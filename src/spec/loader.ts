@@ -4,7 +4,9 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseBatchDeployment } from "./batch-deployment";
 import { parseBatchEndpoint } from "./batch-endpoint";
+import { parseComputeCluster } from "./compute-cluster";
 import { checkStackSet } from "./cross-rules";
+import { parseDataAsset } from "./data-asset";
 import { specError, specWarning } from "./issue";
 import { detectKind } from "./kind";
 import { parseOnlineDeployment } from "./online-deployment";
@@ -12,12 +14,15 @@ import { parseOnlineEndpoint } from "./online-endpoint";
 import { fillPlaceholders, findTemplateValues } from "./placeholders";
 import { loadRegistry, REGISTRY_FILES, type Registry } from "./registry";
 import { resolveSpec } from "./resolve";
-import { deploymentId, endpointId } from "./resource-id";
+import { dockerTargetWarnings } from "./target-support";
+import { clusterId, dataAssetId, deploymentId, endpointId } from "./resource-id";
 import { lineCol, locate, parseYaml, textLineCol, type YamlSource } from "./yaml-source";
 import type {
   AnySpec,
   BatchDeploymentSpec,
   BatchEndpointSpec,
+  ComputeClusterSpec,
+  DataAssetSpec,
   Diagnostic,
   LoadedDocument,
   LoadOptions,
@@ -57,18 +62,32 @@ function parseByKind(kind: SpecKind, raw: unknown): ParseResult<AnySpec> {
       return parseBatchEndpoint(raw);
     case "batch-deployment":
       return parseBatchDeployment(raw);
+    case "compute-cluster":
+      return parseComputeCluster(raw);
+    case "data-asset":
+      return parseDataAsset(raw);
   }
 }
 
 export function resourceIdOf(spec: AnySpec): string {
-  return spec.kind === "online-endpoint" || spec.kind === "batch-endpoint"
-    ? endpointId(spec.kind, spec.name)
-    : deploymentId(spec.kind, spec.endpoint_name, spec.name);
+  switch (spec.kind) {
+    case "online-endpoint":
+    case "batch-endpoint":
+      return endpointId(spec.kind, spec.name);
+    case "compute-cluster":
+      return clusterId(spec.name);
+    case "data-asset":
+      return dataAssetId(spec.name, spec.version);
+    default:
+      return deploymentId(spec.kind, spec.endpoint_name, spec.name);
+  }
 }
 
 async function loadFile(file: string, opts: LoadOptions, registry: Registry | undefined, inFolder: boolean): Promise<LoadedFile> {
   const document: LoadedDocument = { file, kind: "unknown" };
   const fail = (issue: SpecIssue, pos = { line: 1, col: 1 }): LoadedFile => ({ document, diagnostics: [at(file, issue, pos)] });
+  const given = opts.texts?.[path.resolve(file)];
+  if (given !== undefined) return loadText(file, given, opts, registry, inFolder);
   let text: string;
   try {
     const info = await stat(file);
@@ -94,10 +113,10 @@ export function loadText(file: string, text: string, opts: LoadOptions, registry
   const { source, data } = parsed;
   const detected = detectKind(data);
   if (detected.kind === undefined) {
-    const what = detected.schemaName !== undefined ? `$schema names "${detected.schemaName}", which is not an endpoint or deployment` : "not recognized as an endpoint or deployment spec";
+    const what = detected.schemaName !== undefined ? `$schema names "${detected.schemaName}", which is not an endpoint, deployment, compute cluster or data asset` : "not recognized as an endpoint, deployment, compute cluster or data asset spec";
     const issue = inFolder
-      ? specWarning("not_a_spec", "$schema", `${what}; skipped`, "move it out of the stack folder, or add an endpoint/deployment $schema")
-      : specError("not_a_spec", "$schema", what, "use an online/batch endpoint or deployment $schema (see docs/spec-support.md)");
+      ? specWarning("not_a_spec", "$schema", `${what}; skipped`, "move it out of the stack folder, or add an endpoint/deployment/amlCompute/data $schema")
+      : specError("not_a_spec", "$schema", what, "use an online/batch endpoint or deployment, amlCompute or data $schema (see docs/spec-support.md)");
     diagnostics.push(atSource(file, source, issue));
     return { document, diagnostics, source };
   }
@@ -112,7 +131,11 @@ export function loadText(file: string, text: string, opts: LoadOptions, registry
   if (result.ok) {
     const resolved = resolveSpec(result.value, { baseDir: path.dirname(path.resolve(file)), registry, pathCheck: opts.pathCheck ?? true });
     for (const issue of resolved.issues) diagnostics.push(atSource(file, source, { ...issue, resource: resourceIdOf(result.value) }));
-    if (filled.unfilled.length === 0 && templates.length === 0 && resolved.issues.length === 0) document.spec = resolved.spec;
+    if (filled.unfilled.length === 0 && templates.length === 0 && resolved.issues.length === 0) {
+      document.spec = resolved.spec;
+      // Only a spec that would run is told what the target leaves out of it.
+      for (const issue of dockerTargetWarnings(resolved.spec, r)) diagnostics.push(atSource(file, source, issue));
+    }
   }
   return { document, diagnostics, source };
 }
@@ -135,6 +158,8 @@ function checkSet(files: LoadedFile[]): Diagnostic[] {
     specs.filter((s): s is OnlineDeploymentSpec => s.kind === "online-deployment"),
     specs.filter((s): s is BatchEndpointSpec => s.kind === "batch-endpoint"),
     specs.filter((s): s is BatchDeploymentSpec => s.kind === "batch-deployment"),
+    specs.filter((s): s is ComputeClusterSpec => s.kind === "compute-cluster"),
+    specs.filter((s): s is DataAssetSpec => s.kind === "data-asset"),
   );
   return issues.map((issue) => {
     const owner = issue.resource === undefined ? undefined : byResource.get(issue.resource);
@@ -149,8 +174,10 @@ async function loadFolder(dir: string, opts: LoadOptions): Promise<{ files: Load
   const regDiagnostics = reg.issues.map((i) => at(regFile, i, { line: 1, col: 1 }));
   const files: LoadedFile[] = [];
   for (const file of await listSpecFiles(dir)) files.push(await loadFile(file, opts, reg.registry, true));
-  const incomplete = files.some((f) => f.document.kind !== "unknown" && f.document.spec === undefined);
-  // With a broken member, set rules would report knock-on errors (e.g. "no deployment"); skip them.
+  // With a broken member (one that failed to parse, or parsed with errors), set rules would only
+  // report knock-on errors (e.g. "no deployment", "names endpoint ..., which is not in this
+  // stack"); skip them. A file skipped as not-a-spec (a warning) does not count.
+  const incomplete = files.some((f) => f.document.spec === undefined && f.diagnostics.some((d) => d.severity === "error"));
   const setDiagnostics = incomplete ? [] : checkSet(files.filter((f) => f.document.spec));
   return { files, diagnostics: [...regDiagnostics, ...files.flatMap((f) => f.diagnostics), ...setDiagnostics] };
 }
@@ -189,6 +216,8 @@ export async function loadStack(dir: string, opts: LoadOptions = {}): Promise<St
     deployments: specs.filter((s): s is OnlineDeploymentSpec => s.kind === "online-deployment"),
     batchEndpoints: specs.filter((s): s is BatchEndpointSpec => s.kind === "batch-endpoint"),
     batchDeployments: specs.filter((s): s is BatchDeploymentSpec => s.kind === "batch-deployment"),
+    clusters: specs.filter((s): s is ComputeClusterSpec => s.kind === "compute-cluster"),
+    dataAssets: specs.filter((s): s is DataAssetSpec => s.kind === "data-asset"),
     diagnostics,
   };
 }

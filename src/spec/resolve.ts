@@ -1,6 +1,6 @@
 // Load-time resolution of a parsed spec: `azureml:` references against the stack registry, and
 // relative paths against the YAML file's folder (checked to exist unless pathCheck is off).
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { isAssetRef, parseAssetRef } from "./asset-ref";
 import { quoteValue, specError } from "./issue";
@@ -84,10 +84,22 @@ function resolveCode(code: { code: string; scoring_script: string }, ctx: Resolv
   return { code: abs, scoring_script: code.scoring_script };
 }
 
+/** A data asset's path, absolute; with pathCheck, a uri_folder must be a folder and a uri_file a file. */
+function resolveDataPath(p: string, type: "uri_folder" | "uri_file", ctx: ResolveContext, issues: SpecIssue[]): string {
+  const before = issues.length;
+  const abs = resolvePath(p, ctx.baseDir, "path", ctx, issues);
+  if (!ctx.pathCheck || issues.length > before) return abs;
+  const isDir = statSync(abs).isDirectory();
+  if (type === "uri_folder" && !isDir) issues.push(specError("data_path_kind", "path", `path ${quoteValue(p)} is a file, but type is uri_folder`, "set type: uri_file, or point path at a folder"));
+  if (type === "uri_file" && isDir) issues.push(specError("data_path_kind", "path", `path ${quoteValue(p)} is a folder, but type is uri_file`, "set type: uri_folder, or point path at a file"));
+  return abs;
+}
+
 /** Returns a resolved copy of the spec plus any problems (references, missing paths). */
 export function resolveSpec(spec: AnySpec, ctx: ResolveContext): { spec: AnySpec; issues: SpecIssue[] } {
   const issues: SpecIssue[] = [];
-  if (spec.kind === "online-endpoint" || spec.kind === "batch-endpoint") return { spec, issues };
+  if (spec.kind === "online-endpoint" || spec.kind === "batch-endpoint" || spec.kind === "compute-cluster") return { spec, issues };
+  if (spec.kind === "data-asset") return { spec: { ...spec, path: resolveDataPath(spec.path, spec.type, ctx, issues) }, issues };
   if (spec.kind === "batch-deployment" && spec.type === "pipeline") {
     let component = spec.component;
     if (isAssetRef(component)) {

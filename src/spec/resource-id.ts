@@ -7,3 +7,11 @@ export function endpointId(kind: "online-endpoint" | "batch-endpoint", name: str
 export function deploymentId(kind: "online-deployment" | "batch-deployment", endpointName: string, name: string): string {
   return `${kind}/${endpointName}/${name}`;
 }
+
+export function clusterId(name: string): string {
+  return `compute-cluster/${name}`;
+}
+
+export function dataAssetId(name: string, version: string): string {
+  return `data-asset/${name}/${version}`;
+}

@@ -137,7 +137,7 @@ export interface BatchModelDeploymentSpec {
   model: ModelSpec;
   code_configuration?: CodeConfiguration;
   environment?: EnvironmentSpec;
-  /** Named compute; kept, not resolved (jobs run on the local engine). */
+  /** `azureml:<cluster>`: a compute cluster of the same stack (checked by the stack rules). */
   compute?: string;
   resources: { instance_count: number };
   settings: BatchSettings;
@@ -160,7 +160,39 @@ export interface BatchPipelineDeploymentSpec {
 
 export type BatchDeploymentSpec = BatchModelDeploymentSpec | BatchPipelineDeploymentSpec;
 
-export type AnySpec = OnlineEndpointSpec | OnlineDeploymentSpec | BatchEndpointSpec | BatchDeploymentSpec;
+/** A compute cluster (Azure's amlCompute YAML): the capacity batch deployments run their jobs on. */
+export interface ComputeClusterSpec {
+  kind: "compute-cluster";
+  name: string;
+  type: "amlcompute";
+  description?: string;
+  tags: Record<string, string>;
+  /** VM size; kept for the record (jobs run on the local engine). */
+  size?: string;
+  /** Warm instances kept while idle. @default 0 */
+  min_instances: number;
+  /** Instances all jobs on the cluster share at most. @default 1 */
+  max_instances: number;
+  /** Seconds an idle instance above min_instances is kept. @default 120 */
+  idle_time_before_scale_down: number;
+  extra: Record<string, unknown>;
+}
+
+/** A data asset (Azure's data YAML): a named, versioned folder or file jobs can take as input. */
+export interface DataAssetSpec {
+  kind: "data-asset";
+  name: string;
+  /** @default "1" */
+  version: string;
+  type: "uri_folder" | "uri_file";
+  description?: string;
+  tags: Record<string, string>;
+  /** Absolute after loading (relative to the YAML file as written). */
+  path: string;
+  extra: Record<string, unknown>;
+}
+
+export type AnySpec = OnlineEndpointSpec | OnlineDeploymentSpec | BatchEndpointSpec | BatchDeploymentSpec | ComputeClusterSpec | DataAssetSpec;
 export type SpecKind = AnySpec["kind"];
 
 export interface SpecIssue {
@@ -187,6 +219,8 @@ export interface LoadOptions {
   set?: Record<string, string>;
   /** Check that referenced paths exist (default true). */
   pathCheck?: boolean;
+  /** Texts to use instead of these files' contents (absolute paths): validates an edit before it is written. */
+  texts?: Record<string, string>;
 }
 
 export interface LoadedDocument {
@@ -207,5 +241,7 @@ export interface StackSpec {
   deployments: OnlineDeploymentSpec[];
   batchEndpoints: BatchEndpointSpec[];
   batchDeployments: BatchDeploymentSpec[];
+  clusters: ComputeClusterSpec[];
+  dataAssets: DataAssetSpec[];
   diagnostics: Diagnostic[];
 }

@@ -65,6 +65,8 @@ export interface ContainerInputs {
   deviceRequests?: DeviceRequest[];
   /** HostConfig.Init: the engine's init (tini) runs as PID 1, forwards signals and reaps children. */
   init?: boolean;
+  /** HostConfig.GroupAdd: extra groups of the container's user, e.g. the engine socket's group for a server that starts batch workers. */
+  groupAdd?: string[];
   /** Config.Healthcheck (e.g. the liveness probe, src/providers/docker/probe.ts). A change replaces the container. */
   healthcheck?: ContainerHealthcheck;
   /** Published host port -> the stack config key that chooses it (named in the error when the port is taken). Not part of the container's identity. */
@@ -81,11 +83,11 @@ export interface ContainerOutputs extends ContainerInputs {
 /** Inputs whose change needs a new container (a running container's config is immutable). */
 export const CONTAINER_REPLACE_FIELDS = [
   "image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus",
-  "deviceRequests", "init", "healthcheck",
+  "deviceRequests", "init", "healthcheck", "groupAdd",
 ] as const;
 
 /** Fields added after containers existed: hashed into the name only when set, so existing names stay valid. */
-const HASHED_WHEN_SET = new Set<string>(["deviceRequests", "init", "healthcheck"]);
+const HASHED_WHEN_SET = new Set<string>(["deviceRequests", "init", "healthcheck", "groupAdd"]);
 
 /** Real container name: base name + hash of everything that forces a replacement. */
 export function containerName(inputs: ContainerInputs): string {
@@ -227,6 +229,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
         NetworkMode: inputs.network,
         ...(inputs.deviceRequests ? { DeviceRequests: inputs.deviceRequests } : {}),
         ...(inputs.init !== undefined ? { Init: inputs.init } : {}),
+        ...(inputs.groupAdd ? { GroupAdd: inputs.groupAdd } : {}),
       },
       NetworkingConfig: inputs.network ? { EndpointsConfig: { [inputs.network]: { Aliases: inputs.networkAliases ?? [] } } } : undefined,
     });

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { keyMatches } from "../auth/keys";
+import type { GatewayJobs } from "../batch/gateway-jobs";
 import { durationText } from "./duration-text";
 import { tokenExpiry } from "../auth/tokens";
 import type { OwnAnswer, OwnAnswerContext } from "../http/h1/connection";
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   mirrorConcurrency?: number;
   /** Bytes of bodies mirrored copies may hold at once; past it copies are dropped. @default no bound */
   mirrorBodyBudgetBytes?: number;
+  /** Batch endpoints' job routes (/endpoints/{e}/jobs...). @default none (404) */
+  jobs?: GatewayJobs;
 }
 
 /** Per-request state: what the access log reports and the headers every answer carries. */
@@ -142,6 +145,7 @@ export class Gateway {
       this.send(st, 200, { "content-type": this.opts.metrics.registry.contentType }, body);
       return;
     }
+    if (seg[0] === "endpoints" && seg.length >= 3 && seg[2] === "jobs") return this.jobs(st, seg);
     let endpointName: string | undefined;
     let action: string | undefined;
     /** Open Inference Protocol path (`/v2/...`) for Triton deployments, forwarded as-is. */
@@ -171,6 +175,7 @@ export class Gateway {
     // Key auth is synchronous (a hash and constant-time compares); only tokens need a promise.
     if (route.authMode === "key") this.checkKey(req, route, table);
     else await this.checkToken(req, route, table);
+    if (route.kind === "batch") throw new GatewayError("not_found", `endpoint '${route.name}' is a batch endpoint: it scores files in jobs; use POST /endpoints/${route.name}/jobs`);
 
     const pinned = req.headers[PIN_HEADER];
     const pinnedName = typeof pinned === "string" && pinned !== "" ? pinned : undefined;
@@ -206,6 +211,27 @@ export class Gateway {
     const out: ResponseHeaders = { "content-length": up.body.length };
     if (up.contentType !== undefined) out["content-type"] = up.contentType;
     this.send(st, up.status, out, up.body);
+  }
+
+  /** A batch endpoint's job routes: the endpoint's own auth, then src/server/batch/gateway-jobs.ts. */
+  private async jobs(st: RequestState, seg: readonly string[]): Promise<void> {
+    const { req } = st;
+    const endpointName = seg[1]!;
+    if (!NAME_RE.test(endpointName)) throw new GatewayError("bad_request", `invalid endpoint name '${sanitize(endpointName)}'`);
+    const table = this.table;
+    const route = table.endpoints.get(endpointName);
+    if (!route) throw new GatewayError("endpoint_not_found", `endpoint '${sanitize(endpointName)}' not found`);
+    st.endpoint = route.name;
+    if (route.authMode === "key") this.checkKey(req, route, table);
+    else await this.checkToken(req, route, table);
+    if (route.kind !== "batch" || !this.opts.jobs) throw new GatewayError("not_found", `endpoint '${route.name}' is an online endpoint: it has no jobs; score with POST /endpoints/${route.name}/score`);
+    const pinned = req.headers[PIN_HEADER];
+    const body = async (): Promise<Buffer> => {
+      const pieces = req.piecesNow() ?? (await this.wholeBody(st, req));
+      return Buffer.isBuffer(pieces) ? pieces : Buffer.concat(pieces);
+    };
+    const a = await this.opts.jobs.handle(route.name, req.method, seg.slice(3), body, typeof pinned === "string" && pinned !== "" ? pinned : undefined);
+    this.send(st, a.status, { "content-type": a.contentType, "content-length": a.body.length }, a.body);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { keyDigests } from "../auth/keys";
 import type { GatewayMetrics } from "../metrics/metrics";
-import type { AuthMode, DeploymentRecord, EndpointRecord } from "../store/types";
+import type { AuthMode, DeploymentRecord, EndpointKind, EndpointRecord } from "../store/types";
 import { DeploymentRuntime } from "./deployment";
 import { cumulative } from "./select";
 import type { UpstreamPools } from "./upstream";
@@ -8,6 +8,8 @@ import type { UpstreamPools } from "./upstream";
 /** Everything the gateway needs to route one endpoint. Never mutated after construction. */
 export interface EndpointRoute {
   readonly name: string;
+  /** Batch endpoints have no /score: their route serves only the job routes. */
+  readonly kind: EndpointKind;
   readonly authMode: AuthMode;
   /** sha256 digests of the primary and secondary keys. */
   readonly keyDigests: readonly Buffer[];
@@ -72,6 +74,7 @@ export class RuntimeRegistry {
       const mirrorEntry = Object.entries(e.mirror_traffic).find(([, pct]) => pct > 0);
       routes.set(e.name, {
         name: e.name,
+        kind: e.kind,
         authMode: e.auth_mode,
         keyDigests: keyDigests([e.primaryKeyHash, e.secondaryKeyHash]),
         split: cumulative(e.traffic),

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { checkTraffic, parseOnlineEndpoint } from "../../spec";
 import { checkDnsName } from "../../spec/names";
+import type { BatchManagement } from "../batch/management-batch";
 import { generateKey, hashKey, secretEquals } from "../auth/keys";
 import { issueToken } from "../auth/tokens";
 import type { DeploymentRuntime } from "../gateway/deployment";
@@ -25,6 +26,8 @@ export interface ManagementDeps {
   refresh: () => void;
   /** The gateway runtime currently serving a deployment, if any. */
   runtime: (endpoint: string, deployment: string) => DeploymentRuntime | undefined;
+  /** Batch endpoints' routes (clusters, datastore, data, batch deployments, worker routes). */
+  batch?: BatchManagement;
 }
 
 type Handler = (p: { e: string; d: string }, body: () => Promise<unknown>) => Promise<[number, unknown]> | [number, unknown];
@@ -59,9 +62,16 @@ export class Management {
       if (method !== "GET") throw new ApiError(405, "method_not_allowed", "use GET");
       return [200, { status: "ok" }];
     }
+    const { batch } = this.deps;
+    // Batch workers authenticate with their job's worker token, not the management token.
+    if (seg[0] === "batch" && batch) return batch.worker(req, seg, method);
     const cred = bearer(req.headers.authorization);
     if (!cred || !secretEquals(cred, this.deps.managementToken)) throw new ApiError(401, "unauthorized", "missing or invalid management token");
-    if (seg[0] !== "endpoints") throw new ApiError(404, "route_not_found", "no such route");
+    if (seg[0] !== "endpoints") {
+      const answer = batch ? await batch.handle(req, seg, method) : undefined;
+      if (answer) return answer;
+      throw new ApiError(404, "route_not_found", "no such route");
+    }
     const e = seg[1] ?? "";
     const d = seg[3] ?? "";
     for (const name of [seg[1], seg[3]]) {
@@ -100,12 +110,14 @@ export class Management {
     "GET endpoints/*": ({ e }) => [200, this.endpointView(this.endpoint(e))],
     "DELETE endpoints/*": ({ e }) => this.deleteEndpoint(e),
     "GET endpoints/*/deployments": ({ e }) => {
-      this.endpoint(e);
+      if (this.endpoint(e).kind === "batch") return this.batch().listDeployments(e);
       return [200, { value: this.deps.store.listDeployments(e).map((x) => this.deploymentView(x)) }];
     },
     "PUT endpoints/*/deployments/*": async ({ e, d }, body) => this.putDeployment(e, d, await body()),
-    "GET endpoints/*/deployments/*": ({ e, d }) => [200, this.deploymentView(this.deployment(e, d))],
-    "DELETE endpoints/*/deployments/*": ({ e, d }) => this.deleteDeployment(e, d),
+    "GET endpoints/*/deployments/*": ({ e, d }) => (this.endpoint(e).kind === "batch" ? this.batch().getDeployment(e, d) : [200, this.deploymentView(this.deployment(e, d))]),
+    "DELETE endpoints/*/deployments/*": ({ e, d }) => (this.endpoint(e).kind === "batch" ? this.batch().deleteDeployment(e, d) : this.deleteDeployment(e, d)),
+    "GET endpoints/*/defaults": ({ e }) => this.batch(this.endpoint(e)).getDefaults(e),
+    "PUT endpoints/*/defaults": async ({ e }, body) => this.batch(this.endpoint(e)).putDefaults(e, await body()),
     "GET endpoints/*/traffic": ({ e }) => {
       const ep = this.endpoint(e);
       return [200, { traffic: ep.traffic, mirror_traffic: ep.mirror_traffic }];
@@ -126,6 +138,13 @@ export class Management {
     },
   };
 
+  /** The batch routes; with an endpoint, only for a batch one (409 with the fix otherwise). */
+  private batch(ep?: EndpointRecord): BatchManagement {
+    if (ep && ep.kind !== "batch") throw new ApiError(409, "not_a_batch_endpoint", `endpoint '${ep.name}' is an online endpoint; defaults apply to batch endpoints (online ones route by traffic: PUT /endpoints/${ep.name}/traffic)`);
+    if (!this.deps.batch) throw new ApiError(501, "batch_unavailable", "this server runs no batch part");
+    return this.deps.batch;
+  }
+
   private endpoint(e: string): EndpointRecord {
     const ep = this.deps.store.getEndpoint(e);
     if (!ep) throw new ApiError(404, "endpoint_not_found", `endpoint '${e}' not found`);
@@ -142,7 +161,9 @@ export class Management {
   private putEndpoint(e: string, raw: unknown): [number, unknown] {
     const b = endpointBody.safeParse(raw);
     if (!b.success) throw invalid(b.error);
-    const authMode = b.data.auth_mode.toLowerCase();
+    const kind = b.data.kind ?? "online";
+    // Azure's batch endpoints are aad_token; here their tokens are the server's (POST .../token), as aml_token.
+    const authMode = kind === "batch" && b.data.auth_mode.toLowerCase() === "aad_token" ? "aml_token" : b.data.auth_mode.toLowerCase();
     const parsed = parseOnlineEndpoint({ name: e, auth_mode: authMode, ...(b.data.description !== undefined ? { description: b.data.description } : {}), tags: b.data.tags ?? {} });
     if (!parsed.ok) {
       const issue = parsed.issues.find((i) => i.severity === "error") ?? parsed.issues[0]!;
@@ -153,6 +174,9 @@ export class Management {
     const now = new Date().toISOString();
     const created = store.transaction(() => {
       const existing = store.getEndpoint(e);
+      if (existing && existing.kind !== kind) {
+        throw new ApiError(409, "kind_mismatch", `endpoint '${e}' is a ${existing.kind} endpoint, not a ${kind} one; an endpoint never changes kind: delete it first or choose another name`, "kind");
+      }
       const old = existing ? store.getKeys(e)! : undefined;
       const keys: EndpointKeys = {
         primary: b.data.keys?.primary ?? old?.primary ?? generateKey(),
@@ -160,6 +184,7 @@ export class Management {
       };
       const write = {
         name: e,
+        kind,
         auth_mode: authMode as AuthMode,
         // Absent fields keep their stored value on update (no silent drift of tags or description).
         description: b.data.description ?? existing?.description ?? "",
@@ -175,17 +200,21 @@ export class Management {
     return [created ? 201 : 200, this.endpointView(this.endpoint(e))];
   }
 
-  private deleteEndpoint(e: string): [number, unknown] {
+  private async deleteEndpoint(e: string): Promise<[number, unknown]> {
     this.deps.provisioner.cancel(e);
+    if (this.deps.store.getEndpoint(e)?.kind === "batch") await this.batch().deleteEndpoint(e);
     const existed = this.deps.store.deleteEndpoint(e);
     this.deps.refresh();
     return existed ? [200, { name: e, provisioningState: "Deleted" }] : [204, undefined];
   }
 
   private putDeployment(e: string, d: string, raw: unknown): [number, unknown] {
-    this.endpoint(e);
+    const ep = this.endpoint(e);
     const nameIssue = checkDnsName(d, "name", "deployment")[0];
     if (nameIssue) throw new ApiError(400, nameIssue.code, nameIssue.message, nameIssue.field);
+    const rawKind = (raw as { kind?: unknown } | null)?.kind;
+    if (rawKind !== undefined && rawKind !== ep.kind) throw new ApiError(409, "kind_mismatch", `endpoint '${e}' is a ${ep.kind} endpoint; a ${String(rawKind)} deployment cannot go on it`, "kind");
+    if (ep.kind === "batch") return this.batch().putDeployment(e, d, raw);
     const b = deploymentBody.safeParse(raw);
     if (!b.success) throw invalid(b.error);
     const ids = new Set(b.data.instances.map((i) => i.id));
@@ -223,6 +252,7 @@ export class Management {
   }
 
   private putTraffic(e: string, raw: unknown): [number, unknown] {
+    if (this.deps.store.getEndpoint(e)?.kind === "batch") throw new ApiError(409, "not_an_online_endpoint", `endpoint '${e}' is a batch endpoint; it routes to its default deployment: PUT /endpoints/${e}/defaults {"deployment_name": "<name>"}`);
     const b = trafficBody.safeParse(raw);
     if (!b.success) throw invalid(b.error);
     const traffic = b.data.traffic;
@@ -268,8 +298,22 @@ export class Management {
 
   private endpointView(ep: EndpointRecord): Record<string, unknown> {
     const base = `${this.deps.gatewayUrl()}/endpoints/${ep.name}`;
+    if (ep.kind === "batch") {
+      return {
+        name: ep.name,
+        kind: ep.kind,
+        auth_mode: ep.auth_mode,
+        description: ep.description,
+        tags: ep.tags,
+        provisioningState: ep.provisioningState,
+        ...this.batch().endpointExtras(ep),
+        createdAt: ep.createdAt,
+        updatedAt: ep.updatedAt,
+      };
+    }
     return {
       name: ep.name,
+      kind: ep.kind,
       auth_mode: ep.auth_mode,
       description: ep.description,
       tags: ep.tags,

@@ -5,6 +5,8 @@ import { z } from "zod";
 const keyValue = z.string().min(16, "keys must be at least 16 characters").max(256).regex(/^[\x21-\x7e]+$/, "keys must be printable ASCII without spaces");
 
 export const endpointBody = z.object({
+  /** Online (scoring) or batch (jobs). @default "online" */
+  kind: z.enum(["online", "batch"]).optional(),
   auth_mode: z.string(),
   description: z.string().max(4096).optional(),
   tags: z.record(z.string(), z.string()).optional(),

@@ -3,12 +3,13 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import * as path from "node:path";
 import { seal, unseal } from "../auth/keys";
-import type { AuthMode, DeploymentConfig, DeploymentRecord, EndpointKeys, EndpointRecord, ProvisioningState } from "./types";
+import type { AuthMode, DeploymentConfig, DeploymentRecord, EndpointKeys, EndpointKind, EndpointRecord, ProvisioningState } from "./types";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS endpoints (
   name TEXT PRIMARY KEY,
+  kind TEXT NOT NULL DEFAULT 'online',
   auth_mode TEXT NOT NULL,
   description TEXT NOT NULL DEFAULT '',
   tags TEXT NOT NULL DEFAULT '{}',
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS deployments (
 
 interface EndpointRow {
   name: string;
+  kind: string;
   auth_mode: string;
   description: string;
   tags: string;
@@ -65,6 +67,7 @@ interface DeploymentRow {
 function toEndpoint(r: EndpointRow): EndpointRecord {
   return {
     name: r.name,
+    kind: r.kind === "batch" ? "batch" : "online",
     auth_mode: r.auth_mode as AuthMode,
     description: r.description,
     tags: JSON.parse(r.tags) as Record<string, string>,
@@ -94,6 +97,8 @@ function toDeployment(r: DeploymentRow): DeploymentRecord {
 
 export interface EndpointWrite {
   name: string;
+  /** Set on insert only (an endpoint never changes kind). @default "online" */
+  kind?: EndpointKind;
   auth_mode: AuthMode;
   description: string;
   tags: Record<string, string>;
@@ -118,6 +123,12 @@ export class Store {
     this.db.pragma("foreign_keys = ON");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    migrate(this.db);
+  }
+
+  /** The open database, for the tables of other server parts (src/server/batch/tables.ts). */
+  database(): Database.Database {
+    return this.db;
   }
 
   close(): void {
@@ -154,11 +165,11 @@ export class Store {
   insertEndpoint(e: EndpointWrite, now: string): void {
     this.db
       .prepare(
-        `INSERT INTO endpoints (name, auth_mode, description, tags, traffic, mirror_traffic, provisioning_state,
+        `INSERT INTO endpoints (name, kind, auth_mode, description, tags, traffic, mirror_traffic, provisioning_state,
            primary_hash, secondary_hash, keys_sealed, created_at, updated_at)
-         VALUES (?, ?, ?, ?, '{}', '{}', 'Succeeded', ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, '{}', '{}', 'Succeeded', ?, ?, ?, ?, ?)`,
       )
-      .run(e.name, e.auth_mode, e.description, JSON.stringify(e.tags), e.keyHashes.primary, e.keyHashes.secondary, seal(JSON.stringify(e.keys), this.dataKey), now, now);
+      .run(e.name, e.kind ?? "online", e.auth_mode, e.description, JSON.stringify(e.tags), e.keyHashes.primary, e.keyHashes.secondary, seal(JSON.stringify(e.keys), this.dataKey), now, now);
   }
 
   updateEndpoint(e: EndpointWrite, now: string): void {
@@ -235,6 +246,15 @@ export class Store {
   deleteDeployment(endpoint: string, name: string): boolean {
     return this.db.prepare("DELETE FROM deployments WHERE endpoint_name = ? AND name = ?").run(endpoint, name).changes > 0;
   }
+}
+
+/**
+ * Brings a database made by an older server up to the current schema, in place: columns added
+ * since keep every existing row (endpoints before batch support are online ones).
+ */
+function migrate(db: Database.Database): void {
+  const columns = (db.prepare("PRAGMA table_info(endpoints)").all() as { name: string }[]).map((c) => c.name);
+  if (!columns.includes("kind")) db.exec("ALTER TABLE endpoints ADD COLUMN kind TEXT NOT NULL DEFAULT 'online'");
 }
 
 function loadOrCreateDataKey(file: string): Buffer {

@@ -2,6 +2,8 @@
 import type { ProbeSettings, RequestSettings } from "../../spec/types";
 
 export type AuthMode = "key" | "aml_token";
+/** Online endpoints score requests; batch endpoints run jobs (src/server/batch). */
+export type EndpointKind = "online" | "batch";
 export type ProvisioningState = "Creating" | "Updating" | "Succeeded" | "Failed" | "Deleting";
 
 /** Request limits and probe settings: the spec module's own types (same names as the YAML). */
@@ -32,6 +34,7 @@ export interface DeploymentConfig {
 
 export interface EndpointRecord {
   name: string;
+  kind: EndpointKind;
   auth_mode: AuthMode;
   description: string;
   tags: Record<string, string>;

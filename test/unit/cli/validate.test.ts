@@ -37,7 +37,8 @@ describe("modelplane validate", () => {
   it("exits 1 with compiler-style lines for an invalid set", async () => {
     const { code, lines } = await capture([path.join(fixtures, "traffic-sum")], { pathCheck: false });
     assert.equal(code, 1);
-    assert.match(lines[0] ?? "", /traffic-sum\/endpoint\.yml:5:3: error: traffic of endpoint "my-endpoint" sums to 110, not 100 \(traffic\) - /);
+    assert.deepEqual(lines.filter((l) => l.includes(": error: ")).length, 1);
+    assert.match(lines.find((l) => l.includes(": error: ")) ?? "", /traffic-sum\/endpoint\.yml:5:3: error: traffic of endpoint "my-endpoint" sums to 110, not 100 \(traffic\) - /);
   });
   it("--json prints one object per file", async () => {
     const { code, lines } = await capture([path.join(fixtures, "traffic-sum")], { pathCheck: false, json: true });

@@ -78,7 +78,13 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
     case "modelplane:Endpoint":
       return { ...inputs, provisioningState: "Succeeded", primaryKey: "primary-key-0123456789", secondaryKey: "secondary-key-0123456789" };
     case "modelplane:Deployment":
+    case "modelplane:BatchDeployment":
+    case "modelplane:Cluster":
       return { ...inputs, provisioningState: "Succeeded" };
+    case "modelplane:BatchEndpoint":
+      return { ...inputs, provisioningState: "Succeeded", primaryKey: "batch-primary-key-0123", secondaryKey: "batch-secondary-key-0123" };
+    case "modelplane:DataAsset":
+      return { ...inputs, path: `datastore://folders/mock-${String(plain.contentDigest).slice(0, 12)}` };
     default:
       return inputs;
   }

@@ -31,6 +31,7 @@ const CHANGES: Record<(typeof CONTAINER_REPLACE_FIELDS)[number], Partial<Contain
   deviceRequests: { deviceRequests: [{ Driver: "nvidia", Count: 1, Capabilities: [["gpu"]] }] },
   init: { init: true },
   healthcheck: { healthcheck: { test: ["/bin/true"], intervalS: 10, timeoutS: 3, retries: 30, startPeriodS: 10 } },
+  groupAdd: { groupAdd: ["998"] },
 };
 
 describe("containerName", () => {
@@ -58,9 +59,10 @@ describe("containerName", () => {
     assert.equal(containerName(base), `${base.name}-${h.digest("hex").slice(0, 8)}`);
     assert.notEqual(containerName({ ...base, init: false }), containerName(base));
     assert.equal(containerName({ ...base, healthcheck: undefined }), containerName(base));
+    assert.equal(containerName({ ...base, groupAdd: undefined }), containerName(base));
   });
   it("replace fields are exactly the container's immutable config", () => {
-    assert.deepEqual([...CONTAINER_REPLACE_FIELDS], ["image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus", "deviceRequests", "init", "healthcheck"]);
+    assert.deepEqual([...CONTAINER_REPLACE_FIELDS], ["image", "env", "labels", "binds", "volumes", "network", "networkAliases", "ports", "command", "user", "restart", "memoryBytes", "nanoCpus", "deviceRequests", "init", "healthcheck", "groupAdd"]);
   });
 });
 

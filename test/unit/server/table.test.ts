@@ -15,6 +15,7 @@ const config = (port: number): DeploymentConfig => ({
 });
 const endpoint = (traffic: Record<string, number>, mirror: Record<string, number> = {}): EndpointRecord => ({
   name: "ep",
+  kind: "online",
   auth_mode: "key",
   description: "",
   tags: {},

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { checkTraffic, formatDiagnostic, loadSpecs } from "../../../src/spec";
@@ -67,5 +69,31 @@ describe("checkTraffic", () => {
   it("reports names, sum and mirror problems together", () => {
     const codes = checkTraffic({ name: "ep", traffic: { blue: 70, red: 10 }, mirror_traffic: { blue: 51 } }, ["blue"]).map((i) => i.code);
     assert.deepEqual(codes.sort(), ["mirror_live_traffic", "mirror_range", "traffic_sum", "traffic_unknown_deployment"]);
+  });
+});
+
+describe("a file that fails to parse", () => {
+  it("yields its own error and none of the set errors that would only follow from it", async () => {
+    // endpoint.yml has an unclosed flow map; blue.yml and green.yml name its endpoint. Without the
+    // endpoint, the set rules would add 'deployment "blue" names endpoint "my-endpoint", which is
+    // not in this stack' for each deployment.
+    assert.deepEqual(await errorsOf("yaml-syntax-endpoint"), [
+      "yaml-syntax-endpoint/endpoint.yml:5:1: error: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a } - fix the YAML syntax at this position",
+    ]);
+  });
+  it("a file skipped as not a spec (a warning) still lets the set rules run", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "mp-spec-set-"));
+    try {
+      cpSync(path.join(fixtures, "deployment-endpoint-missing"), dir, { recursive: true });
+      writeFileSync(path.join(dir, "job.yml"), "$schema: https://azuremlschemas.azureedge.net/latest/commandJob.schema.json\ncommand: echo hi\n");
+      const result = await loadSpecs([dir], { pathCheck: false });
+      assert.deepEqual(
+        // (the docker target's not_acted_on warnings about the deployments are beside the point here)
+        result.diagnostics.filter((d) => d.code !== "not_acted_on").map((d) => [path.basename(d.file), d.severity, d.code]),
+        [["job.yml", "warning", "not_a_spec"], ["orphan.yml", "error", "deployment_endpoint_missing"]],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

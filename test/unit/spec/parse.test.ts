@@ -98,7 +98,9 @@ describe("loader", () => {
   });
   it("fills placeholders from set", async () => {
     const { documents, diagnostics } = await loadSpecs([path.join(fixtures, "files/placeholders.yml")], { pathCheck: false, set: { ENDPOINT_NAME: "ep-one", ACR_NAME: "acr" } });
-    assert.deepEqual(diagnostics, []);
+    // No errors; the one warning is the docker target's about the filled-in image.
+    assert.deepEqual(diagnostics.map((d) => [d.severity, d.code, d.field, d.line, d.col]), [["warning", "not_acted_on", "environment.image", 5, 10]]);
+    assert.match(diagnostics[0]?.message ?? "", /^environment\.image "acr\.azurecr\.io\/img:1" is not acted on/);
     const spec = documents[0]?.spec;
     assert.ok(spec?.kind === "online-deployment");
     assert.equal(spec.endpoint_name, "ep-one");
@@ -145,7 +147,12 @@ describe("loader", () => {
   });
   it("resolves azureml references against registry.yml, and explains the ones it cannot", async () => {
     const stack = await loadStack(path.join(fixtures, "registry-stack"));
-    assert.deepEqual(stack.diagnostics.map((d) => [path.basename(d.file), d.code, d.field]), [["green.yml", "registry_ref", "environment"]]);
+    // blue's image comes from the registry: its warning sits at the environment reference.
+    assert.deepEqual(stack.diagnostics.map((d) => [path.basename(d.file), d.code, d.field, d.line]), [
+      ["blue.yml", "not_acted_on", "environment.image", 5],
+      ["green.yml", "registry_ref", "environment", 5],
+    ]);
+    assert.match(stack.diagnostics[0]?.message ?? "", /^environment\.image "python:3\.12-slim" is not acted on by the docker target: .* \(from azureml:my-env:1\)$/);
     const { documents } = await loadSpecs([path.join(fixtures, "registry-stack/blue.yml")]);
     const blue = documents[0]?.spec;
     assert.ok(blue?.kind === "online-deployment");
@@ -155,7 +162,15 @@ describe("loader", () => {
   it("the shipped stacks are valid with absolute paths", async () => {
     for (const name of ["dev", "stage", "prod"]) {
       const stack = await loadStack(path.join(repoRoot, "stacks", name), { pathCheck: false });
-      assert.deepEqual(stack.diagnostics, [], name);
+      // No errors; each deployment is told that its managed image and CPU instance_type are not used.
+      assert.deepEqual(
+        stack.diagnostics.map((d) => [path.basename(d.file), d.severity, d.code, d.field]),
+        ["blue", "green"].flatMap((dep) => [
+          [`${dep}-deployment.yml`, "warning", "not_acted_on", "environment.image"],
+          [`${dep}-deployment.yml`, "warning", "not_acted_on", "instance_type"],
+        ]),
+        name,
+      );
       assert.equal(stack.endpoints.length, 1);
       assert.deepEqual(stack.deployments.map((d) => d.name).sort(), ["blue", "green"]);
       assert.ok(stack.deployments.every((d) => path.isAbsolute(d.model?.path ?? "")));

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""modelplane batch driver: runs inside each batch worker container (Python 3, standard library;
+pandas and mlflow when the image has them).
+
+The container's process is a supervisor that starts MODELPLANE_CONCURRENCY worker processes. Each
+worker loads the model once (custom scoring: imports the scoring script and calls init(); MLflow:
+loads the MLmodel folder under AZUREML_MODEL_DIR), tells the server it is ready, then leases
+mini-batches from the server over HTTP, scores them and posts the rows, until the server answers
+410 (the job is over). HTTP calls are retried while the server is unreachable or answers 5xx, so a
+server restart does not stop the workers. A worker process that crashes takes the container down
+with it: the server sees the container stop and gives its mini-batches to the next try.
+
+Environment (set by the server): MODELPLANE_SERVER_URL, MODELPLANE_WORKER_TOKEN, MODELPLANE_JOB_ID,
+MODELPLANE_INSTANCE, MODELPLANE_CONCURRENCY, MODELPLANE_LOGGING_LEVEL, MODELPLANE_MODEL_SERVER
+(custom | mlflow), MODELPLANE_CODE_DIR, MODELPLANE_SCORING_SCRIPT, AZUREML_MODEL_DIR, and the
+deployment's and the job's environment variables.
+"""
+import importlib.util
+import json
+import logging
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+SERVER = os.environ.get("MODELPLANE_SERVER_URL", "http://modelplane-server:8081").rstrip("/")
+TOKEN = os.environ.get("MODELPLANE_WORKER_TOKEN", "")
+JOB = os.environ.get("MODELPLANE_JOB_ID", "")
+INSTANCE = os.environ.get("MODELPLANE_INSTANCE", "0")
+CONCURRENCY = max(1, int(os.environ.get("MODELPLANE_CONCURRENCY", "1") or "1"))
+LEVEL = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}.get(os.environ.get("MODELPLANE_LOGGING_LEVEL", "info").lower(), logging.INFO)
+# How long a call keeps retrying an unreachable server before the worker gives up.
+RETRY_FOR_S = float(os.environ.get("MODELPLANE_SERVER_RETRY_S", "900"))
+IDLE_POLL_S = float(os.environ.get("MODELPLANE_IDLE_POLL_S", "0.3"))
+
+log = logging.getLogger("modelplane.batch")
+
+
+class JobOver(Exception):
+    """The server answered 410: the job ended (completed, failed or canceled)."""
+
+
+def _plain(v):
+    """A JSON-safe scalar: numpy scalars unwrapped, NaN and infinities as null."""
+    if hasattr(v, "item") and not isinstance(v, (list, tuple, dict, str, bytes)):
+        try:
+            v = v.item()
+        except (ValueError, TypeError):
+            pass
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    return str(v)
+
+
+def _row(v):
+    """One output row: a list of values."""
+    if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
+        v = v.tolist()
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return [_plain(x) for x in v.values()]
+    return [_plain(v)]
+
+
+def to_rows(result):
+    """run()'s result as rows: each element of a list, or each row of a pandas DataFrame, is one row."""
+    if result is None:
+        raise TypeError("run() returned None; return a list (one element per output row) or a pandas DataFrame")
+    if hasattr(result, "itertuples") and hasattr(result, "columns"):
+        return [[_plain(x) for x in t] for t in result.itertuples(index=False, name=None)]
+    if hasattr(result, "tolist") and not isinstance(result, (str, bytes)):
+        result = result.tolist()
+    if isinstance(result, (str, bytes)) or not hasattr(result, "__iter__"):
+        raise TypeError("run() returned %s; return a list (one element per output row) or a pandas DataFrame" % type(result).__name__)
+    return [_row(x) for x in result]
+
+
+def call(path, body):
+    """POSTs JSON to the server; retries while it is unreachable or answers 5xx/429. Returns (status, json)."""
+    data = json.dumps(body, allow_nan=False).encode("utf-8")
+    deadline = time.monotonic() + RETRY_FOR_S
+    delay = 0.2
+    warned = 0.0
+    while True:
+        req = urllib.request.Request(SERVER + path, data=data, method="POST", headers={"authorization": "Bearer " + TOKEN, "content-type": "application/json"})
+        problem = None
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                raw = r.read()
+                return r.status, (json.loads(raw) if raw else None)
+        except urllib.error.HTTPError as e:
+            if e.code == 410:
+                raise JobOver()
+            if e.code < 500 and e.code != 429:
+                raise RuntimeError("server answered HTTP %d to %s: %s" % (e.code, path, e.read()[:500].decode("utf-8", "replace")))
+            problem = "HTTP %d" % e.code
+        except (urllib.error.URLError, OSError) as e:
+            problem = str(getattr(e, "reason", e))
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server at %s did not answer for %.0f s (%s)" % (SERVER, RETRY_FOR_S, problem))
+        if time.monotonic() - warned > 10:
+            log.warning("server unreachable (%s); retrying %s", problem, path)
+            warned = time.monotonic()
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 3.0)
+
+
+def _load_custom():
+    code_dir = os.environ.get("MODELPLANE_CODE_DIR", "")
+    script = os.environ.get("MODELPLANE_SCORING_SCRIPT", "")
+    if not code_dir or not script:
+        raise RuntimeError("a custom-scoring deployment needs code_configuration (MODELPLANE_CODE_DIR, MODELPLANE_SCORING_SCRIPT)")
+    file = os.path.join(code_dir, script)
+    sys.path.insert(0, os.path.dirname(file))
+    sys.path.insert(0, code_dir)
+    name = os.path.splitext(os.path.basename(file))[0]
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise RuntimeError("cannot import the scoring script %s" % file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "run", None)):
+        raise RuntimeError("the scoring script %s has no run(mini_batch) function" % file)
+    if callable(getattr(module, "init", None)):
+        module.init()
+    return lambda files: to_rows(module.run(list(files)))
+
+
+def _mlmodel_dir(root):
+    """The shallowest folder under root holding an MLmodel file."""
+    best = None
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        if "MLmodel" in filenames:
+            depth = dirpath.count(os.sep)
+            if best is None or depth < best[0]:
+                best = (depth, dirpath)
+    if best is None:
+        raise RuntimeError("no MLmodel file under AZUREML_MODEL_DIR=%s; an MLflow deployment needs the model's MLmodel folder" % root)
+    return best[1]
+
+
+def _prediction_rows(pred):
+    if hasattr(pred, "itertuples") and hasattr(pred, "columns"):
+        return [[_plain(x) for x in t] for t in pred.itertuples(index=False, name=None)]
+    if hasattr(pred, "tolist"):
+        pred = pred.tolist()
+    if isinstance(pred, dict):
+        cols = list(pred.values())
+        return [[_plain(c[i]) for c in cols] for i in range(len(cols[0]) if cols else 0)]
+    return [_row(x) for x in pred]
+
+
+def _schema_conformer(model, pd):
+    """Whole-number CSV columns the model's signature declares as double/float are read as floats
+    (pandas reads "3" as int64, which MLflow's schema check refuses to narrow into a double)."""
+    try:
+        schema = model.metadata.get_input_schema()
+        specs = [(s.name, str(getattr(s.type, "name", s.type)).lower()) for s in schema.inputs] if schema is not None and schema.has_input_names() else []
+    except Exception:  # a model without a usable signature is scored as read
+        specs = []
+    floats = {"double": "float64", "float": "float32"}
+
+    def conform(table):
+        for name, kind in specs:
+            if kind in floats and name in table.columns and pd.api.types.is_integer_dtype(table[name]):
+                table[name] = table[name].astype(floats[kind])
+        return table
+
+    return conform
+
+
+def _load_mlflow():
+    import mlflow.pyfunc  # noqa: the image's environment has it
+    import pandas as pd
+
+    folder = _mlmodel_dir(os.environ.get("AZUREML_MODEL_DIR", "/var/azureml-app/azureml-models"))
+    log.info("loading the MLflow model from %s", folder)
+    model = mlflow.pyfunc.load_model(folder)
+    conform = _schema_conformer(model, pd)
+
+    def score(files):
+        rows = []
+        for f in files:
+            ext = os.path.splitext(f)[1].lower()
+            if ext in (".csv", ".txt"):
+                table = pd.read_csv(f)
+            elif ext in (".parquet", ".pq"):
+                table = pd.read_parquet(f)
+            else:
+                raise ValueError("%s: MLflow batch deployments read CSV and parquet files; give a custom scoring script for other files" % f)
+            name = os.path.basename(f)
+            for r in _prediction_rows(model.predict(conform(table))):
+                rows.append(r + [name])
+        return rows
+
+    return score
+
+
+def worker(proc):
+    worker_id = "%s-%d" % (INSTANCE, proc)
+    logging.basicConfig(level=LEVEL, format="%(asctime)s %(levelname)s [worker " + worker_id + "] %(message)s", stream=sys.stdout)
+    base = "/batch/jobs/%s" % JOB
+    try:
+        score = _load_mlflow() if os.environ.get("MODELPLANE_MODEL_SERVER") == "mlflow" else _load_custom()
+    except Exception as e:  # init() or the model failed: the job cannot run here
+        log.error("init failed: %s", e, exc_info=True)
+        try:
+            call("%s/workers/%s/failed" % (base, worker_id), {"error": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()})
+        except JobOver:
+            pass
+        return 3
+    try:
+        call("%s/workers/%s/ready" % (base, worker_id), {})
+        log.info("ready")
+        while True:
+            status, lease = call(base + "/lease", {"worker": worker_id})
+            if status == 204 or not lease:
+                time.sleep(IDLE_POLL_S * (0.5 + random.random()))
+                continue
+            idx, attempt, files = lease["mini_batch"], lease["attempt"], lease["files"]
+            log.debug("mini-batch %d attempt %d: %d file(s)", idx, attempt, len(files))
+            started = time.monotonic()
+            try:
+                body = {"attempt": attempt, "ok": True, "rows": score(files)}
+                log.info("mini-batch %d attempt %d: %d row(s) in %.2f s", idx, attempt, len(body["rows"]), time.monotonic() - started)
+            except Exception as e:  # the scoring script's error fails this try of the mini-batch
+                log.warning("mini-batch %d attempt %d failed: %s: %s", idx, attempt, type(e).__name__, e)
+                body = {"attempt": attempt, "ok": False, "error": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()}
+            call("%s/mini-batches/%d/result" % (base, idx), body)
+    except JobOver:
+        log.info("job is over; leaving")
+        return 0
+
+
+def supervise():
+    logging.basicConfig(level=LEVEL, format="%(asctime)s %(levelname)s [instance " + INSTANCE + "] %(message)s", stream=sys.stdout)
+    log.info("job %s: starting %d worker process(es)", JOB, CONCURRENCY)
+    children = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", str(i)]) for i in range(CONCURRENCY)]
+
+    def forward(signum, _frame):
+        for c in children:
+            if c.poll() is None:
+                c.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while True:
+        codes = [c.poll() for c in children]
+        bad = [code for code in codes if code not in (None, 0)]
+        if bad:
+            log.error("a worker process exited with code %d; stopping the others", bad[0])
+            for c in children:
+                if c.poll() is None:
+                    c.terminate()
+            for c in children:
+                try:
+                    c.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    c.kill()
+            return bad[0] if bad[0] > 0 else 1
+        if all(code == 0 for code in codes):
+            log.info("all worker processes left")
+            return 0
+        time.sleep(0.2)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        sys.exit(worker(int(sys.argv[2])))
+    sys.exit(supervise())
