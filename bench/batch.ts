@@ -8,7 +8,9 @@
  *   npm run bench:batch -- [--files 10000] [--mini-batch-size 50] [--rounds 2] [--sleep-ms 0] [--trace]
  *
  * --trace prints each measured job's start-up timeline: the engine's events for its worker
- * containers (create, start, die) and the first lines of each worker's log, in ms after the invoke.
+ * containers (create, start, die) and the first lines of each worker's log, in ms after the invoke,
+ * and the CPU time the server and the engine's daemons spent on the job. --profile DIR runs the
+ * server under `node --cpu-prof` (the profile lands in DIR when the bench ends).
  *
  * What runs: the real server (`node --import tsx src/server/run.ts`, as
  * test/integration/server/batch.test.ts starts it) on the host, real worker containers from the
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     "sleep-ms": { type: "string", default: "0" },
     trace: { type: "boolean", default: false },
+    profile: { type: "string" },
   },
 });
 const FILES = Number(values.files);
@@ -49,6 +52,7 @@ const MINI_BATCH = Number(values["mini-batch-size"]);
 const ROUNDS = Number(values.rounds);
 const SLEEP_MS = Number(values["sleep-ms"]);
 const TRACE = values.trace;
+const PROFILE = values.profile ? path.resolve(values.profile) : undefined;
 if (!(Number.isInteger(FILES) && FILES >= 4 && Number.isInteger(MINI_BATCH) && MINI_BATCH >= 1 && Number.isInteger(ROUNDS) && ROUNDS >= 1 && SLEEP_MS >= 0)) {
   throw new Error("--files takes a whole number of at least 4, --mini-batch-size and --rounds of at least 1, --sleep-ms a number of at least 0");
 }
@@ -82,7 +86,8 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     if (server && server.exitCode === null && server.signalCode === null) {
       const gone = new Promise((r) => server!.once("exit", r));
-      server.kill("SIGKILL");
+      // A profiled server is stopped gently, so that it writes its profile.
+      server.kill(PROFILE ? "SIGTERM" : "SIGKILL");
       await gone;
     }
     await removeByLabel("modelplane.stack", STACK).catch((err: unknown) => console.error(`clean-up: ${(err as Error).message}`));
@@ -91,8 +96,11 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
+// `on`, not `once`: execa's exit hook (signal-exit) re-raises a signal that no other listener is
+// left to handle, which would end the bench before its clean-up has run.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (cleaning) return;
     console.error(`\n${signal}: removing the bench's containers, network and ${dir}`);
     void cleanup().finally(() => process.exit(130));
   });
@@ -114,7 +122,7 @@ function makeFiles(name: string, n: number): string {
 async function startServer(gwPort: number, mgPort: number): Promise<void> {
   const proc = spawn(
     process.execPath,
-    ["--import", "tsx", "src/server/run.ts", "--state-dir", path.join(dir, "state"), "--gateway-port", String(gwPort), "--gateway-host", "127.0.0.1", "--management-port", String(mgPort), "--management-host", "0.0.0.0"],
+    [...(PROFILE ? ["--cpu-prof", "--cpu-prof-dir", PROFILE] : []), "--import", "tsx", "src/server/run.ts", "--state-dir", path.join(dir, "state"), "--gateway-port", String(gwPort), "--gateway-host", "127.0.0.1", "--management-port", String(mgPort), "--management-host", "0.0.0.0"],
     {
       cwd: ROOT,
       env: {
@@ -261,15 +269,32 @@ class Bench {
 
 /** Watches the engine's events for the bench's containers (for --trace). */
 function watchEvents(): { stop: () => string[] } {
-  const lines: string[] = [];
+  let text = "";
   const child = execa("docker", ["events", "--filter", `label=modelplane.stack=${STACK}`, "--filter", "type=container", "--format", "{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}"], { reject: false });
-  child.stdout?.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter(Boolean)));
+  child.stdout?.on("data", (d: Buffer) => (text += d.toString()));
   return {
     stop: () => {
       child.kill("SIGTERM");
-      return lines;
+      // Whole lines only (a chunk may end mid-line).
+      return text.split("\n").slice(0, -1);
     },
   };
+}
+
+/** CPU seconds a process has used so far (utime + stime from /proc), NaN when it is not there. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The engine's daemons (their CPU is part of what a batch job costs). */
+async function enginePids(): Promise<number[]> {
+  const r = await execa("pidof", ["dockerd", "containerd"], { reject: false });
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
 }
 
 /** --trace: what happened between the invoke and the first mini-batches, in ms after the invoke. */
@@ -287,11 +312,15 @@ function printTrace(run: BatchRun, events: string[]): void {
       // The driver logs "YYYY-MM-DD HH:MM:SS,mmm LEVEL [...] message" in the container's time zone (UTC).
       const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3}) (.*)$/.exec(line);
       if (!m) continue;
-      out.push([Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`), `worker-${n}: ${m[4]}`]);
-      if (/mini-batch/.test(line) && ++seen >= 2) break;
+      // The start-up lines up to each instance's second mini-batch, and how its processes left.
+      const early = seen < 2;
+      if (/mini-batch/.test(line)) seen++;
+      if (early || /job is over|worker processes left|exited/.test(line)) out.push([Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`), `worker-${n}: ${m[4]}`]);
     }
   }
   out.push([run.invokedAt + 1000 * run.firstS, "bench: the job view shows the first mini-batch running"]);
+  out.push([run.invokedAt + 1000 * run.doneS, "bench: the job view shows every mini-batch done"]);
+  out.push([run.invokedAt + 1000 * run.completedS, "bench: the job view shows Completed"]);
   for (const [t, what] of out.sort((a, b) => a[0] - b[0])) console.log(`  ${at(t)}  ${what}`);
 }
 
@@ -326,12 +355,17 @@ async function main(): Promise<void> {
     if (!TRACE) return job();
     const events = watchEvents();
     await sleep(300); // docker events is listening
+    const engine = await enginePids();
+    const cpu = (): [number, number] => [cpuSeconds(server?.pid), engine.reduce((n, p) => n + cpuSeconds(p), 0)];
+    const [server0, engine0] = cpu();
     const run = await job();
+    const [server1, engine1] = cpu();
     printTrace(run, events.stop());
+    console.log(`  CPU during the job: server ${f2(server1 - server0)} s, dockerd + containerd ${f2(engine1 - engine0)} s`);
     return run;
   };
   const rows: { round: number; x: XargsRun; b: BatchRun; c: XargsRun }[] = [];
-  console.log(`\n${"round".padEnd(7)}${"xargs f/s".padStart(11)}${"batch f/s".padStart(11)}${"ratio".padStart(8)}${"first mb s".padStart(12)}${"all done s".padStart(12)}${"completed s".padStart(13)}${"control f/s".padStart(13)}`);
+  console.log(`\n${"round".padEnd(7)}${"xargs f/s".padStart(11)}${"batch f/s".padStart(11)}${"ratio".padStart(8)}${"first mb s".padStart(12)}${"all done s".padStart(12)}${"completed s".padStart(13)}${"steady f/s".padStart(12)}${"control f/s".padStart(13)}`);
   for (let round = 1; round <= ROUNDS; round++) {
     let x: XargsRun;
     let b: BatchRun;
@@ -347,7 +381,7 @@ async function main(): Promise<void> {
     }
     rows.push({ round, x, b, c });
     console.log(
-      `${String(round).padEnd(7)}${rate(x.filesPerS).padStart(11)}${rate(b.filesPerS).padStart(11)}${`${Math.round((100 * b.filesPerS) / x.filesPerS)} %`.padStart(8)}${f2(b.firstS).padStart(12)}${f2(b.doneS).padStart(12)}${f2(b.completedS).padStart(13)}${rate(c.filesPerS).padStart(13)}`,
+      `${String(round).padEnd(7)}${rate(x.filesPerS).padStart(11)}${rate(b.filesPerS).padStart(11)}${`${Math.round((100 * b.filesPerS) / x.filesPerS)} %`.padStart(8)}${f2(b.firstS).padStart(12)}${f2(b.doneS).padStart(12)}${f2(b.completedS).padStart(13)}${rate(FILES / (b.doneS - b.firstS)).padStart(12)}${rate(c.filesPerS).padStart(13)}`,
     );
   }
   const ratio = median(rows.map((r) => r.b.filesPerS / r.x.filesPerS));

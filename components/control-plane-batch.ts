@@ -60,16 +60,19 @@ export function batchArgsProblems(b: ControlPlaneBatchArgs, env: NodeJS.ProcessE
   return problems;
 }
 
-/** What the server container gets for batch: env (docs/batch-api.md), binds, the datastore volume and the socket's group. */
-export interface BatchServerInputs {
+/** What the server container gets for batch: env (docs/batch-api.md) and the datastore volume, both named by the stack's identity. */
+export interface BatchServerNamed {
   env: Record<string, string>;
-  binds: BindMount[];
   volumes: Record<string, string>;
+}
+
+/** The binds and the socket's group: known at preview (they do not depend on the stack's identity). */
+export interface BatchServerMounts {
+  binds: BindMount[];
   groupAdd?: string[];
 }
 
-export function batchServerInputs(stack: string, stackId: string, b: ControlPlaneBatchArgs, env: NodeJS.ProcessEnv = process.env): BatchServerInputs {
-  const names = stackObjectNames(stack, stackId);
+export function batchServerMounts(b: ControlPlaneBatchArgs, env: NodeJS.ProcessEnv = process.env): BatchServerMounts {
   const roots = (b.inputRoots ?? []).map((r) => path.resolve(r));
   const socket = b.dockerSocket ?? dockerSocketPath(env) ?? "/var/run/docker.sock";
   let gid: number | undefined;
@@ -79,6 +82,17 @@ export function batchServerInputs(stack: string, stackId: string, b: ControlPlan
     gid = undefined; // no engine here (a preview elsewhere): the server then reports it cannot start workers
   }
   return {
+    // The socket is read-write (the API needs it); the input roots are read-only at their own paths.
+    binds: [{ source: socket, target: SERVER_DOCKER_SOCKET, readOnly: false }, ...roots.map((r) => ({ source: r, target: r, readOnly: true }))],
+    // The server runs as uid 10001: the socket's group lets it reach the engine, nothing more.
+    ...(gid !== undefined ? { groupAdd: [String(gid)] } : {}),
+  };
+}
+
+export function batchServerNamed(stack: string, stackId: string, b: ControlPlaneBatchArgs): BatchServerNamed {
+  const names = stackObjectNames(stack, stackId);
+  const roots = (b.inputRoots ?? []).map((r) => path.resolve(r));
+  return {
     env: {
       MODELPLANE_NETWORK: names.network,
       MODELPLANE_DATASTORE_VOLUME: names.datastoreVolume,
@@ -87,10 +101,6 @@ export function batchServerInputs(stack: string, stackId: string, b: ControlPlan
       MODELPLANE_IMAGE_PREFIX: `${objectPrefix(stack, stackId)}/`,
       ...(roots.length > 0 ? { MODELPLANE_INPUT_ROOTS: roots.join(":") } : {}),
     },
-    // The socket is read-write (the API needs it); the input roots are read-only at their own paths.
-    binds: [{ source: socket, target: SERVER_DOCKER_SOCKET, readOnly: false }, ...roots.map((r) => ({ source: r, target: r, readOnly: true }))],
     volumes: { [names.datastoreVolume]: DATASTORE_DIR },
-    // The server runs as uid 10001: the socket's group lets it reach the engine, nothing more.
-    ...(gid !== undefined ? { groupAdd: [String(gid)] } : {}),
   };
 }

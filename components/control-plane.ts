@@ -10,7 +10,7 @@ import { RandomSecret } from "../src/providers/secret";
 import { StackIdentity, STACK_ID_RE } from "../src/providers/stack/identity";
 import { PortReservation } from "../src/providers/stack/ports";
 import { serverLimitFlags, serverLimitProblems, type ServerLimits } from "../src/server/limits";
-import { batchArgsProblems, batchServerInputs, type ControlPlaneBatchArgs } from "./control-plane-batch";
+import { batchArgsProblems, batchServerMounts, batchServerNamed, type ControlPlaneBatchArgs } from "./control-plane-batch";
 
 export interface ControlPlaneArgs {
   /** Stack name used in every Docker object's name and labels. @default pulumi.getStack() */
@@ -119,7 +119,9 @@ export class ControlPlane extends pulumi.ComponentResource {
     const gatewayUrl = pulumi.interpolate`http://127.0.0.1:${ports.gateway}`;
     const limitFlags = serverLimitFlags(args.serverLimits ?? {});
     // Batch adds its volume, mounts and env only when the stack has batch: other stacks keep their container.
-    const batch = args.batch ? stackId.apply((id) => batchServerInputs(stack, id, args.batch!)) : undefined;
+    const batch = args.batch ? stackId.apply((id) => batchServerNamed(stack, id, args.batch!)) : undefined;
+    // Plain values: a provider's check sees them at the first preview, while the identity is still unknown.
+    const batchMounts = args.batch ? batchServerMounts(args.batch) : undefined;
     const datastore = args.batch ? new DockerVolume(`${name}-datastore`, { name: names.apply((n) => n.datastoreVolume), labels }, { parent: this, dependsOn: [network] }) : undefined;
     const server = new DockerContainer(
       `${name}-server`,
@@ -141,7 +143,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         // Only set limits change the command: a stack without them keeps the image's CMD (and its container).
         ...(limitFlags.length > 0 ? { command: [...SERVER_COMMAND, ...limitFlags] } : {}),
         volumes: pulumi.all([names, batch]).apply(([n, b]) => ({ [n.stateVolume]: "/data", ...(b?.volumes ?? {}) })),
-        ...(batch ? { binds: batch.apply((b) => b.binds), groupAdd: batch.apply((b) => b.groupAdd) } : {}),
+        ...(batchMounts ? { binds: batchMounts.binds, ...(batchMounts.groupAdd ? { groupAdd: batchMounts.groupAdd } : {}) } : {}),
         ports: pulumi.all([ports.gateway, ports.management]).apply(([g, m]) => [
           { container: GATEWAY_PORT, host: g, hostIp: args.gatewayHostIp ?? "127.0.0.1" },
           { container: MANAGEMENT_PORT, host: m, hostIp: "127.0.0.1" },

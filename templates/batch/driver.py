@@ -15,6 +15,7 @@ MODELPLANE_INSTANCE, MODELPLANE_CONCURRENCY, MODELPLANE_LOGGING_LEVEL, MODELPLAN
 (custom | mlflow), MODELPLANE_CODE_DIR, MODELPLANE_SCORING_SCRIPT, AZUREML_MODEL_DIR, and the
 deployment's and the job's environment variables.
 """
+import http.client
 import importlib.util
 import json
 import logging
@@ -26,8 +27,7 @@ import subprocess
 import sys
 import time
 import traceback
-import urllib.error
-import urllib.request
+import urllib.parse
 
 SERVER = os.environ.get("MODELPLANE_SERVER_URL", "http://modelplane-server:8081").rstrip("/")
 TOKEN = os.environ.get("MODELPLANE_WORKER_TOKEN", "")
@@ -37,7 +37,13 @@ CONCURRENCY = max(1, int(os.environ.get("MODELPLANE_CONCURRENCY", "1") or "1"))
 LEVEL = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}.get(os.environ.get("MODELPLANE_LOGGING_LEVEL", "info").lower(), logging.INFO)
 # How long a call keeps retrying an unreachable server before the worker gives up.
 RETRY_FOR_S = float(os.environ.get("MODELPLANE_SERVER_RETRY_S", "900"))
+# A worker told "nothing to lease now" (others hold the last leases) asks again after 50 ms, then
+# twice as late each time, up to this; so the end of a job is seen at once, and a long wait costs
+# the server a few calls a second per worker.
 IDLE_POLL_S = float(os.environ.get("MODELPLANE_IDLE_POLL_S", "0.3"))
+# A connection to the server is used again only this soon after its last answer: the server closes
+# idle connections after 5 s (Node's keep-alive timeout), and a POST sent as it does would be lost.
+KEEPALIVE_S = 2.0
 
 log = logging.getLogger("modelplane.batch")
 
@@ -92,6 +98,46 @@ def to_rows(result):
     return [_row(x) for x in result]
 
 
+class _Connection:
+    """One keep-alive HTTP connection to the server per worker process (urllib opened one per call)."""
+
+    def __init__(self, url):
+        u = urllib.parse.urlsplit(url)
+        self.https = u.scheme == "https"
+        self.host = u.hostname or "localhost"
+        self.port = u.port or (443 if self.https else 80)
+        self.prefix = u.path.rstrip("/")
+        self.conn = None
+        self.used = 0.0
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def post(self, path, data):
+        """Returns (status, body bytes); raises OSError or http.client.HTTPException when the call failed."""
+        if self.conn is not None and time.monotonic() - self.used > KEEPALIVE_S:
+            self.close()
+        if self.conn is None:
+            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            self.conn = cls(self.host, self.port, timeout=120)
+        try:
+            self.conn.request("POST", self.prefix + path, body=data, headers={"authorization": "Bearer " + TOKEN, "content-type": "application/json"})
+            r = self.conn.getresponse()
+            raw = r.read()
+        except BaseException:
+            self.close()
+            raise
+        self.used = time.monotonic()
+        if r.will_close:
+            self.close()
+        return r.status, raw
+
+
+_server = _Connection(SERVER)
+
+
 def call(path, body):
     """POSTs JSON to the server; retries while it is unreachable or answers 5xx/429. Returns (status, json)."""
     data = json.dumps(body, allow_nan=False).encode("utf-8")
@@ -99,20 +145,18 @@ def call(path, body):
     delay = 0.2
     warned = 0.0
     while True:
-        req = urllib.request.Request(SERVER + path, data=data, method="POST", headers={"authorization": "Bearer " + TOKEN, "content-type": "application/json"})
         problem = None
         try:
-            with urllib.request.urlopen(req, timeout=120) as r:
-                raw = r.read()
-                return r.status, (json.loads(raw) if raw else None)
-        except urllib.error.HTTPError as e:
-            if e.code == 410:
+            status, raw = _server.post(path, data)
+            if status == 410:
                 raise JobOver()
-            if e.code < 500 and e.code != 429:
-                raise RuntimeError("server answered HTTP %d to %s: %s" % (e.code, path, e.read()[:500].decode("utf-8", "replace")))
-            problem = "HTTP %d" % e.code
-        except (urllib.error.URLError, OSError) as e:
-            problem = str(getattr(e, "reason", e))
+            if 200 <= status < 300:
+                return status, (json.loads(raw) if raw else None)
+            if status < 500 and status != 429:
+                raise RuntimeError("server answered HTTP %d to %s: %s" % (status, path, raw[:500].decode("utf-8", "replace")))
+            problem = "HTTP %d" % status
+        except (http.client.HTTPException, OSError) as e:
+            problem = "%s: %s" % (type(e).__name__, e)
         if time.monotonic() > deadline:
             raise RuntimeError("the server at %s did not answer for %.0f s (%s)" % (SERVER, RETRY_FOR_S, problem))
         if time.monotonic() - warned > 10:
@@ -231,11 +275,14 @@ def worker(proc):
     try:
         call("%s/workers/%s/ready" % (base, worker_id), {})
         log.info("ready")
+        idle = min(0.05, IDLE_POLL_S)
         while True:
             status, lease = call(base + "/lease", {"worker": worker_id})
             if status == 204 or not lease:
-                time.sleep(IDLE_POLL_S * (0.5 + random.random()))
+                time.sleep(idle * (0.5 + random.random()))
+                idle = min(idle * 2, IDLE_POLL_S)
                 continue
+            idle = min(0.05, IDLE_POLL_S)
             idx, attempt, files = lease["mini_batch"], lease["attempt"], lease["files"]
             log.debug("mini-batch %d attempt %d: %d file(s)", idx, attempt, len(files))
             started = time.monotonic()
@@ -280,7 +327,7 @@ def supervise():
         if all(code == 0 for code in codes):
             log.info("all worker processes left")
             return 0
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 if __name__ == "__main__":

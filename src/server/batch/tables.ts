@@ -1,7 +1,8 @@
 /**
  * The batch tables of the server's SQLite store (same database, WAL, synchronous=FULL; see
- * src/server/store/store.ts). Each change is one transaction, so a kill -9 after an answer loses
- * nothing and a mini-batch result is recorded at most once.
+ * src/server/store/store.ts; leases alone commit with NORMAL, see relaxed). Each change is one
+ * transaction, so a kill -9 after an answer loses nothing and a mini-batch result is recorded at
+ * most once.
  */
 import type Database from "better-sqlite3";
 import { onLeaseLost, onResult, stateAfter, type ResultMessage, type Transition } from "./leases";
@@ -199,6 +200,18 @@ export class BatchTables {
     db.exec(SCHEMA);
   }
 
+  /** Prepared statements, kept: on the lease and result path preparing one cost more than running it. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private sql(text: string): Database.Statement {
+    let stmt = this.statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.statements.set(text, stmt);
+    }
+    return stmt;
+  }
+
   private tx<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
@@ -210,24 +223,24 @@ export class BatchTables {
    * power cut makes harmless; everything else keeps the store's synchronous=FULL.
    */
   private relaxed<T>(fn: () => T): T {
-    const level = this.db.pragma("synchronous", { simple: true }) as number;
+    const level = this.sql("PRAGMA synchronous").pluck().get() as number;
     if (level <= 1) return fn();
-    this.db.pragma("synchronous = NORMAL");
+    this.sql("PRAGMA synchronous = NORMAL").run();
     try {
       return fn();
     } finally {
-      this.db.pragma(`synchronous = ${level}`);
+      this.sql(`PRAGMA synchronous = ${level}`).run();
     }
   }
 
   // --- clusters -----------------------------------------------------------------------------
 
   listClusters(): ClusterRecord[] {
-    return (this.db.prepare("SELECT * FROM batch_clusters ORDER BY name").all() as ClusterRow[]).map(toCluster);
+    return (this.sql("SELECT * FROM batch_clusters ORDER BY name").all() as ClusterRow[]).map(toCluster);
   }
 
   getCluster(name: string): ClusterRecord | undefined {
-    const r = this.db.prepare("SELECT * FROM batch_clusters WHERE name = ?").get(name) as ClusterRow | undefined;
+    const r = this.sql("SELECT * FROM batch_clusters WHERE name = ?").get(name) as ClusterRow | undefined;
     return r ? toCluster(r) : undefined;
   }
 
@@ -248,7 +261,7 @@ export class BatchTables {
   }
 
   deleteCluster(name: string): boolean {
-    return this.db.prepare("DELETE FROM batch_clusters WHERE name = ?").run(name).changes > 0;
+    return this.sql("DELETE FROM batch_clusters WHERE name = ?").run(name).changes > 0;
   }
 
   // --- deployments and defaults --------------------------------------------------------------
@@ -256,8 +269,8 @@ export class BatchTables {
   listDeployments(endpoint?: string): BatchDeploymentRecord[] {
     const rows = (
       endpoint
-        ? this.db.prepare("SELECT * FROM batch_deployments WHERE endpoint_name = ? ORDER BY name").all(endpoint)
-        : this.db.prepare("SELECT * FROM batch_deployments ORDER BY endpoint_name, name").all()
+        ? this.sql("SELECT * FROM batch_deployments WHERE endpoint_name = ? ORDER BY name").all(endpoint)
+        : this.sql("SELECT * FROM batch_deployments ORDER BY endpoint_name, name").all()
     ) as { endpoint_name: string; name: string; config: string; created_at: string; updated_at: string }[];
     return rows.map((r) => ({ endpoint_name: r.endpoint_name, name: r.name, config: JSON.parse(r.config) as BatchDeploymentConfig, createdAt: r.created_at, updatedAt: r.updated_at }));
   }
@@ -281,11 +294,11 @@ export class BatchTables {
   }
 
   deleteDeployment(endpoint: string, name: string): boolean {
-    return this.db.prepare("DELETE FROM batch_deployments WHERE endpoint_name = ? AND name = ?").run(endpoint, name).changes > 0;
+    return this.sql("DELETE FROM batch_deployments WHERE endpoint_name = ? AND name = ?").run(endpoint, name).changes > 0;
   }
 
   getDefault(endpoint: string): string | null {
-    const r = this.db.prepare("SELECT deployment_name FROM batch_defaults WHERE endpoint_name = ?").get(endpoint) as { deployment_name: string | null } | undefined;
+    const r = this.sql("SELECT deployment_name FROM batch_defaults WHERE endpoint_name = ?").get(endpoint) as { deployment_name: string | null } | undefined;
     return r?.deployment_name ?? null;
   }
 
@@ -298,8 +311,8 @@ export class BatchTables {
   /** Deployments and default of an endpoint being deleted (its jobs stay, as records). */
   deleteEndpointRows(endpoint: string): void {
     this.tx(() => {
-      this.db.prepare("DELETE FROM batch_deployments WHERE endpoint_name = ?").run(endpoint);
-      this.db.prepare("DELETE FROM batch_defaults WHERE endpoint_name = ?").run(endpoint);
+      this.sql("DELETE FROM batch_deployments WHERE endpoint_name = ?").run(endpoint);
+      this.sql("DELETE FROM batch_defaults WHERE endpoint_name = ?").run(endpoint);
     });
   }
 
@@ -319,22 +332,22 @@ export class BatchTables {
   }
 
   getDataAsset(name: string, version: string): DataAssetRecord | undefined {
-    const r = this.db.prepare("SELECT * FROM data_assets WHERE name = ? AND version = ?").get(name, version) as
+    const r = this.sql("SELECT * FROM data_assets WHERE name = ? AND version = ?").get(name, version) as
       | { name: string; version: string; type: string; path: string; created_at: string }
       | undefined;
     return r ? { name: r.name, version: r.version, type: r.type as DataAssetType, path: r.path, createdAt: r.created_at } : undefined;
   }
 
   dataAssetVersions(name: string): string[] {
-    return (this.db.prepare("SELECT version FROM data_assets WHERE name = ?").all(name) as { version: string }[]).map((r) => r.version);
+    return (this.sql("SELECT version FROM data_assets WHERE name = ?").all(name) as { version: string }[]).map((r) => r.version);
   }
 
   recordBlob(sha256: string, size: number, now: string): void {
-    this.db.prepare("INSERT OR IGNORE INTO datastore_blobs (sha256, size, created_at) VALUES (?, ?, ?)").run(sha256, size, now);
+    this.sql("INSERT OR IGNORE INTO datastore_blobs (sha256, size, created_at) VALUES (?, ?, ?)").run(sha256, size, now);
   }
 
   recordFolder(hash: string, manifest: string, now: string): void {
-    this.db.prepare("INSERT OR IGNORE INTO datastore_folders (hash, manifest, created_at) VALUES (?, ?, ?)").run(hash, manifest, now);
+    this.sql("INSERT OR IGNORE INTO datastore_folders (hash, manifest, created_at) VALUES (?, ?, ?)").run(hash, manifest, now);
   }
 
   // --- jobs ------------------------------------------------------------------------------------
@@ -342,7 +355,7 @@ export class BatchTables {
   /** The job and its mini-batches, in one transaction; the job is Queued. */
   insertJob(j: NewJob, now: string): JobRecord {
     return this.tx(() => {
-      const seq = ((this.db.prepare("SELECT MAX(seq) AS m FROM batch_jobs").get() as { m: number | null }).m ?? 0) + 1;
+      const seq = ((this.sql("SELECT MAX(seq) AS m FROM batch_jobs").get() as { m: number | null }).m ?? 0) + 1;
       const files = j.miniBatches.reduce((n, mb) => n + mb.length, 0);
       this.db
         .prepare(
@@ -350,14 +363,14 @@ export class BatchTables {
            VALUES (?, ?, ?, ?, ?, 'Queued', ?, ?, ?, ?, ?)`,
         )
         .run(j.id, seq, j.endpoint, j.deployment, j.cluster, j.instances, JSON.stringify(j.config), j.miniBatches.length, files, now);
-      const ins = this.db.prepare("INSERT INTO batch_mini_batches (job_id, idx, files, state) VALUES (?, ?, ?, 'pending')");
+      const ins = this.sql("INSERT INTO batch_mini_batches (job_id, idx, files, state) VALUES (?, ?, ?, 'pending')");
       j.miniBatches.forEach((mb, idx) => ins.run(j.id, idx, JSON.stringify(mb)));
       return this.getJob(j.id)!;
     });
   }
 
   getJob(id: string): JobRecord | undefined {
-    const r = this.db.prepare("SELECT * FROM batch_jobs WHERE id = ?").get(id) as JobRow | undefined;
+    const r = this.sql("SELECT * FROM batch_jobs WHERE id = ?").get(id) as JobRow | undefined;
     return r ? toJob(r) : undefined;
   }
 
@@ -373,12 +386,12 @@ export class BatchTables {
       args.push(...filter.statuses);
     }
     const sql = `SELECT * FROM batch_jobs${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY seq`;
-    return (this.db.prepare(sql).all(...args) as JobRow[]).map(toJob);
+    return (this.sql(sql).all(...args) as JobRow[]).map(toJob);
   }
 
   /** Queued -> Running with its instance count; false when the job was not Queued any more. */
   startJob(id: string, instances: number, now: string): boolean {
-    return this.db.prepare("UPDATE batch_jobs SET status = 'Running', instances = ?, started_at = ? WHERE id = ? AND status = 'Queued'").run(instances, now, id).changes > 0;
+    return this.sql("UPDATE batch_jobs SET status = 'Running', instances = ?, started_at = ? WHERE id = ? AND status = 'Queued'").run(instances, now, id).changes > 0;
   }
 
   /** Into a terminal state once; false when it already was in one. */
@@ -392,8 +405,8 @@ export class BatchTables {
 
   countRelaunch(id: string): number {
     return this.tx(() => {
-      this.db.prepare("UPDATE batch_jobs SET relaunches = relaunches + 1 WHERE id = ?").run(id);
-      return (this.db.prepare("SELECT relaunches FROM batch_jobs WHERE id = ?").get(id) as { relaunches: number }).relaunches;
+      this.sql("UPDATE batch_jobs SET relaunches = relaunches + 1 WHERE id = ?").run(id);
+      return (this.sql("SELECT relaunches FROM batch_jobs WHERE id = ?").get(id) as { relaunches: number }).relaunches;
     });
   }
 
@@ -401,28 +414,26 @@ export class BatchTables {
 
   counts(jobId: string): MiniBatchCounts {
     const c: MiniBatchCounts = { total: 0, pending: 0, leased: 0, done: 0, failed: 0, failedFiles: 0 };
-    const rows = this.db.prepare("SELECT state, COUNT(*) AS n, SUM(json_array_length(files)) AS f FROM batch_mini_batches WHERE job_id = ? GROUP BY state").all(jobId) as {
-      state: MiniBatchState;
-      n: number;
-      f: number;
-    }[];
+    // Counted from the (job_id, state, idx) index alone; only failed mini-batches' file lists are read.
+    const rows = this.sql("SELECT state, COUNT(*) AS n FROM batch_mini_batches WHERE job_id = ? GROUP BY state").all(jobId) as { state: MiniBatchState; n: number }[];
     for (const r of rows) {
       c[r.state] = r.n;
       c.total += r.n;
-      if (r.state === "failed") c.failedFiles = r.f;
     }
+    if (c.failed > 0) c.failedFiles = this.sql("SELECT SUM(json_array_length(files)) FROM batch_mini_batches WHERE job_id = ? AND state = 'failed'").pluck().get(jobId) as number;
     return c;
   }
 
   miniBatches(jobId: string, states?: MiniBatchState[]): MiniBatchRecord[] {
     const rows = states
-      ? this.db.prepare(`SELECT * FROM batch_mini_batches WHERE job_id = ? AND state IN (${states.map(() => "?").join(", ")}) ORDER BY idx`).all(jobId, ...states)
-      : this.db.prepare("SELECT * FROM batch_mini_batches WHERE job_id = ? ORDER BY idx").all(jobId);
+      ? this.sql(`SELECT * FROM batch_mini_batches WHERE job_id = ? AND state IN (${states.map(() => "?").join(", ")}) ORDER BY idx`).all(jobId, ...states)
+      : this.sql("SELECT * FROM batch_mini_batches WHERE job_id = ? ORDER BY idx").all(jobId);
     return (rows as MiniBatchRow[]).map(toMiniBatch);
   }
 
   /** Result rows of done mini-batches, in index order, one mini-batch at a time. */
   *resultRows(jobId: string): Generator<unknown[][]> {
+    // Prepared afresh: a kept statement would be busy while this iterator is open.
     const stmt = this.db.prepare("SELECT result FROM batch_mini_batches WHERE job_id = ? AND state = 'done' ORDER BY idx");
     for (const r of stmt.iterate(jobId) as Iterable<{ result: string | null }>) yield r.result ? (JSON.parse(r.result) as unknown[][]) : [];
   }
@@ -434,7 +445,7 @@ export class BatchTables {
    */
   lease(jobId: string, worker: string, now: number, timeoutS: number): Lease | undefined {
     return this.relaxed(() => this.tx(() => {
-      const r = this.db.prepare("SELECT idx, attempt, files FROM batch_mini_batches WHERE job_id = ? AND state = 'pending' ORDER BY idx LIMIT 1").get(jobId) as
+      const r = this.sql("SELECT idx, attempt, files FROM batch_mini_batches WHERE job_id = ? AND state = 'pending' ORDER BY idx LIMIT 1").get(jobId) as
         | { idx: number; attempt: number; files: string }
         | undefined;
       if (!r) return undefined;
@@ -449,7 +460,7 @@ export class BatchTables {
   /** A worker's result for one try, applied once (see onResult). */
   applyResult(jobId: string, idx: number, msg: ResultMessage & { rows?: unknown[][] }, maxRetries: number): Transition | undefined {
     return this.tx(() => {
-      const mb = this.db.prepare("SELECT state, attempt FROM batch_mini_batches WHERE job_id = ? AND idx = ?").get(jobId, idx) as { state: MiniBatchState; attempt: number } | undefined;
+      const mb = this.sql("SELECT state, attempt FROM batch_mini_batches WHERE job_id = ? AND idx = ?").get(jobId, idx) as { state: MiniBatchState; attempt: number } | undefined;
       if (!mb) return undefined;
       const t = onResult(mb, msg, maxRetries);
       this.write(jobId, idx, mb.state, t, msg.rows);
@@ -460,7 +471,7 @@ export class BatchTables {
   /** A lease that ran out or whose container died; retried or failed (see onLeaseLost). */
   loseLease(jobId: string, idx: number, attempt: number, why: string, maxRetries: number): Transition {
     return this.tx(() => {
-      const mb = this.db.prepare("SELECT state, attempt FROM batch_mini_batches WHERE job_id = ? AND idx = ?").get(jobId, idx) as { state: MiniBatchState; attempt: number } | undefined;
+      const mb = this.sql("SELECT state, attempt FROM batch_mini_batches WHERE job_id = ? AND idx = ?").get(jobId, idx) as { state: MiniBatchState; attempt: number } | undefined;
       if (!mb || mb.attempt !== attempt) return { kind: "ignored", reason: "lease changed" } as Transition;
       const t = onLeaseLost(mb, why, maxRetries);
       this.write(jobId, idx, mb.state, t);
@@ -476,7 +487,7 @@ export class BatchTables {
       this.db
         .prepare("UPDATE batch_mini_batches SET state = 'done', worker = NULL, lease_expires_at = NULL, result = ?, row_count = ?, error = NULL, traceback = NULL WHERE job_id = ? AND idx = ?")
         .run(JSON.stringify(result), result.length, jobId, idx);
-      this.db.prepare("UPDATE batch_jobs SET rows = rows + ? WHERE id = ?").run(result.length, jobId);
+      this.sql("UPDATE batch_jobs SET rows = rows + ? WHERE id = ?").run(result.length, jobId);
       return;
     }
     this.db

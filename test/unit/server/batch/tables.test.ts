@@ -96,6 +96,27 @@ describe("batch tables", () => {
     }
   });
 
+  it("a lease is committed, and leaves the store's synchronous=FULL in place for every other write", () => {
+    withStore((dir, store, t) => {
+      const db = store.database();
+      assert.equal(db.pragma("synchronous", { simple: true }), 2, "the store runs FULL");
+      t.insertJob({ id: "js", endpoint: "e", deployment: "d", cluster: "cpu", instances: 1, config, miniBatches: [["/a"], ["/b"]] }, "now");
+      t.startJob("js", 1, "now");
+      assert.equal(t.lease("js", "0-0", 1000, 30)!.idx, 0);
+      assert.equal(db.pragma("synchronous", { simple: true }), 2, "FULL again after the lease");
+      // Another connection (as after a restart) sees the lease.
+      const other = new Database(path.join(dir, "modelplane.db"), { readonly: true });
+      try {
+        assert.deepEqual(other.prepare("SELECT state, worker, attempt FROM batch_mini_batches WHERE job_id = 'js' ORDER BY idx").all(), [
+          { state: "leased", worker: "0-0", attempt: 1 },
+          { state: "pending", worker: null, attempt: 0 },
+        ]);
+      } finally {
+        other.close();
+      }
+    });
+  });
+
   it("a database made before batch support keeps its endpoints, as online ones", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "mp-batch-migrate-"));
     try {
