@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
+import type { Inputs } from "../inputs";
 import { createHash } from "node:crypto";
 import { containerLogTail, dockerClient, isNotFound } from "./client";
 import { portHolder, takenPortMessage } from "./host-ports";
@@ -280,8 +281,6 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
     }
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** A Docker container managed through the Docker Engine API (see docs/architecture.md for why not the docker plugin). */
 export class DockerContainer extends pulumi.dynamic.Resource {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import execa from "execa";
 import { lazyProvider } from "../lazy-provider";
+import type { Inputs } from "../inputs";
 
 /** Which image a stack needs; each kind has one builder. */
 export type ImageKind = "custom-server" | "modelplane-server" | "mlflow-server" | "triton-server" | "byoc";
@@ -107,8 +108,6 @@ export const imageProvider: pulumi.dynamic.ResourceProvider<ImageInputs, ImageOu
     await execa("docker", ["image", "rm", id], { reject: false });
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** An image built for a stack from templates/ (content-hashed, so unchanged inputs never rebuild). */
 export class StackImage extends pulumi.dynamic.Resource {

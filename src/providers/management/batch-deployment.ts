@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
+import type { Inputs } from "../inputs";
 import { isApiNotFound, ManagementApiError, managementRequest, type ManagementAccess } from "./client";
 
 export interface BatchJobSettings {
@@ -108,8 +109,6 @@ export const batchDeploymentProvider: pulumi.dynamic.ResourceProvider<BatchDeplo
     }
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** Registers a batch deployment (image, cluster, settings) with the control plane; starts no container. */
 export class BatchDeploymentResource extends pulumi.dynamic.Resource {

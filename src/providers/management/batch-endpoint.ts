@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
-import { isApiNotFound, managementRequest, type ManagementAccess } from "./client";
+import type { Inputs } from "../inputs";
+import { isApiNotFound, managementRequest, type ManagementAccess, unlessGone } from "./client";
 
 export interface BatchEndpointInputs extends ManagementAccess {
   name: string;
@@ -69,15 +70,9 @@ export const batchEndpointProvider: pulumi.dynamic.ResourceProvider<BatchEndpoin
     }
   },
   async delete(id, props) {
-    try {
-      await managementRequest(props as BatchEndpointOutputs, "DELETE", path(id));
-    } catch (err) {
-      if (!isApiNotFound(err)) throw err;
-    }
+    await unlessGone(managementRequest(props as BatchEndpointOutputs, "DELETE", path(id)));
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** The ARM-like batch endpoint registration: a stable invocation URL with token auth (and keys). */
 export class BatchEndpointResource extends pulumi.dynamic.Resource {

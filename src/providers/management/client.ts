@@ -54,3 +54,15 @@ export async function managementRequest<T>(access: ManagementAccess, method: str
 export function isApiNotFound(err: unknown): boolean {
   return err instanceof ManagementApiError && err.status === 404;
 }
+
+/**
+ * A management call whose 404 means the job is already done (a delete of something gone, an
+ * un-set on an endpoint gone): resolves then; `alsoDone` names other answers that mean the same.
+ */
+export async function unlessGone(call: Promise<unknown>, alsoDone: (err: unknown) => boolean = () => false): Promise<void> {
+  try {
+    await call;
+  } catch (err) {
+    if (!isApiNotFound(err) && !alsoDone(err)) throw err;
+  }
+}

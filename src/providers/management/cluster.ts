@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
-import { isApiNotFound, managementRequest, type ManagementAccess } from "./client";
+import type { Inputs } from "../inputs";
+import { isApiNotFound, managementRequest, type ManagementAccess, unlessGone } from "./client";
 
 export interface ClusterInputs extends ManagementAccess {
   name: string;
@@ -62,16 +63,10 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider<ClusterInputs, Clu
     }
   },
   async delete(id, props) {
-    try {
-      // 409 cluster_in_use (a batch deployment still names it) fails the delete with the server's fix.
-      await managementRequest(props as ClusterOutputs, "DELETE", path(id));
-    } catch (err) {
-      if (!isApiNotFound(err)) throw err;
-    }
+    // 409 cluster_in_use (a batch deployment still names it) fails the delete with the server's fix.
+    await unlessGone(managementRequest(props as ClusterOutputs, "DELETE", path(id)));
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** A compute cluster of the control plane: the worker capacity its batch deployments' jobs share. */
 export class ClusterResource extends pulumi.dynamic.Resource {

@@ -3,7 +3,8 @@ import * as nodePath from "node:path";
 import { localManifest, manifestDigest } from "../../datastore/manifest";
 import { uploadFolder } from "../../datastore/upload";
 import { lazyProvider } from "../lazy-provider";
-import { isApiNotFound, ManagementApiError, managementRequest, type ManagementAccess } from "./client";
+import type { Inputs } from "../inputs";
+import { isApiNotFound, ManagementApiError, managementRequest, type ManagementAccess, unlessGone } from "./client";
 
 export interface DataAssetInputs extends ManagementAccess {
   name: string;
@@ -64,15 +65,9 @@ export const dataAssetProvider: pulumi.dynamic.ResourceProvider<DataAssetInputs,
   },
   async delete(_id, props) {
     // The blobs stay in the datastore (other folders may share them); the version goes where the API allows it.
-    try {
-      await managementRequest(props as DataAssetOutputs, "DELETE", route(props as DataAssetOutputs));
-    } catch (err) {
-      if (!isApiNotFound(err) && !(err instanceof ManagementApiError && err.status === 405)) throw err;
-    }
+    await unlessGone(managementRequest(props as DataAssetOutputs, "DELETE", route(props as DataAssetOutputs)), (err) => err instanceof ManagementApiError && err.status === 405);
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** A data asset version in the control plane, its files uploaded to the stack's datastore. */
 export class DataAssetResource extends pulumi.dynamic.Resource {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
-import { isApiNotFound, ManagementApiError, managementRequest, type ManagementAccess } from "./client";
+import type { Inputs } from "../inputs";
+import { isApiNotFound, ManagementApiError, managementRequest, type ManagementAccess, unlessGone } from "./client";
 
 export interface DefaultsInputs extends ManagementAccess {
   endpointName: string;
@@ -47,15 +48,9 @@ export const defaultsProvider: pulumi.dynamic.ResourceProvider<DefaultsInputs, D
   },
   async delete(_id, props) {
     // Unset the default so its deployment can be deleted (the endpoint's delete would drop it anyway).
-    try {
-      await managementRequest(props as DefaultsInputs, "PUT", path((props as DefaultsInputs).endpointName), { deployment_name: null });
-    } catch (err) {
-      if (!isApiNotFound(err) && !(err instanceof ManagementApiError && err.status === 400)) throw err;
-    }
+    await unlessGone(managementRequest(props as DefaultsInputs, "PUT", path((props as DefaultsInputs).endpointName), { deployment_name: null }), (err) => err instanceof ManagementApiError && err.status === 400);
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 export class DefaultsResource extends pulumi.dynamic.Resource {
   declare readonly deployment_name: pulumi.Output<string>;

@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as nodePath from "node:path";
 import { containerLogTail, dockerClient, isNotFound } from "../docker/client";
 import { lazyProvider } from "../lazy-provider";
-import { isApiNotFound, managementRequest, type ManagementAccess } from "./client";
+import type { Inputs } from "../inputs";
+import { isApiNotFound, managementRequest, type ManagementAccess, unlessGone } from "./client";
 
 export interface ProbeInputs {
   initial_delay: number;
@@ -189,15 +190,9 @@ export const deploymentProvider: pulumi.dynamic.ResourceProvider<DeploymentInput
     }
   },
   async delete(_id, props) {
-    try {
-      await managementRequest(props as DeploymentOutputs, "DELETE", path(props as DeploymentOutputs));
-    } catch (err) {
-      if (!isApiNotFound(err)) throw err;
-    }
+    await unlessGone(managementRequest(props as DeploymentOutputs, "DELETE", path(props as DeploymentOutputs)));
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** Registers a deployment's instances with the control plane and waits until they are ready. */
 export class DeploymentResource extends pulumi.dynamic.Resource {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
-import { isApiNotFound, managementRequest, type ManagementAccess } from "./client";
+import type { Inputs } from "../inputs";
+import { isApiNotFound, managementRequest, type ManagementAccess, unlessGone } from "./client";
 
 export interface EndpointInputs extends ManagementAccess {
   name: string;
@@ -69,15 +70,9 @@ export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, E
     }
   },
   async delete(id, props) {
-    try {
-      await managementRequest(props as EndpointOutputs, "DELETE", `/endpoints/${encodeURIComponent(id)}`);
-    } catch (err) {
-      if (!isApiNotFound(err)) throw err;
-    }
+    await unlessGone(managementRequest(props as EndpointOutputs, "DELETE", `/endpoints/${encodeURIComponent(id)}`));
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 /** The ARM-like endpoint registration: a stable name, auth mode and keys in the control plane. */
 export class EndpointResource extends pulumi.dynamic.Resource {

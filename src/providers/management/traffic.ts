@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
-import { isApiNotFound, managementRequest, type ManagementAccess } from "./client";
+import type { Inputs } from "../inputs";
+import { isApiNotFound, managementRequest, type ManagementAccess, unlessGone } from "./client";
 
 export interface TrafficInputs extends ManagementAccess {
   endpointName: string;
@@ -46,15 +47,9 @@ export const trafficProvider: pulumi.dynamic.ResourceProvider<TrafficInputs, Tra
   },
   async delete(_id, props) {
     // Removing the traffic resource takes live traffic off every deployment, so they can be deleted.
-    try {
-      await managementRequest(props as TrafficInputs, "PUT", path((props as TrafficInputs).endpointName), { traffic: {}, mirror_traffic: {} });
-    } catch (err) {
-      if (!isApiNotFound(err)) throw err;
-    }
+    await unlessGone(managementRequest(props as TrafficInputs, "PUT", path((props as TrafficInputs).endpointName), { traffic: {}, mirror_traffic: {} }));
   },
 };
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 export class TrafficResource extends pulumi.dynamic.Resource {
   declare readonly traffic: pulumi.Output<Record<string, number>>;
