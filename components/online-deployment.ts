@@ -6,7 +6,7 @@ import { GPU_LABEL, planGpus, type GpuMode } from "../src/servers/gpu";
 import { tritonImageProblems } from "../src/servers/triton-config";
 import { tritonModels } from "../src/servers/triton";
 import { describeTritonChoice, officialTritonRun, resolveTritonImage, type TritonImageChoice } from "../src/servers/triton-image";
-import { DockerContainer } from "../src/providers/docker/container";
+import { DockerContainer, reachableName } from "../src/providers/docker/container";
 import { LABELS, stackLabels } from "../src/providers/docker/labels";
 import { stackObjectNames } from "../src/providers/docker/names";
 import { livenessHealthcheck, probeBind, probeBinaryPath } from "../src/providers/docker/probe";
@@ -152,7 +152,7 @@ export class OnlineDeployment extends pulumi.ComponentResource {
         managementToken: cp.managementToken,
         endpointName: args.endpointName,
         name: spec.name,
-        instances: pulumi.all(containers.map((c) => c.containerName)).apply((names) => names.map((n, i) => ({ id: `${spec.name}-${i}`, url: `http://${n}:${plan.port}` }))),
+        instances: pulumi.all(containers.map(reachableName)).apply((names) => names.map((n, i) => ({ id: `${spec.name}-${i}`, url: `http://${n}:${plan.port}` }))),
         routes: plan.routes,
         request_settings: { request_timeout_ms: rs.request_timeout_ms, max_concurrent_requests_per_instance: rs.max_concurrent_requests_per_instance, max_queue_wait_ms: rs.max_queue_wait_ms },
         readiness_probe: spec.readiness_probe,

@@ -9,10 +9,13 @@ import { registerInvoke } from "./commands/invoke";
 import { registerJobs } from "./commands/jobs";
 import { registerKeys } from "./commands/keys";
 import { registerLogs } from "./commands/logs";
+import { registerPreview } from "./commands/preview";
+import { registerPromote } from "./commands/promote";
 import { registerStack } from "./commands/stack-init";
 import { registerToken } from "./commands/token";
 import { registerTraffic } from "./commands/traffic";
 import { registerValidate } from "./commands/validate";
+import { registerVerify } from "./commands/verify";
 
 /** Exit code for usage errors (unknown option, missing argument), distinct from "invalid spec" (1). */
 export const EXIT_USAGE = 2;
@@ -28,6 +31,9 @@ const SUBCOMMANDS: Array<(program: Command) => void> = [
   registerJobs,
   registerLogs,
   registerTraffic,
+  registerPreview,
+  registerVerify,
+  registerPromote,
   registerStack,
   registerServerCommand,
 ];

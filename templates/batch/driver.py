@@ -13,7 +13,11 @@ with it: the server sees the container stop and gives its mini-batches to the ne
 Environment (set by the server): MODELPLANE_SERVER_URL, MODELPLANE_WORKER_TOKEN, MODELPLANE_JOB_ID,
 MODELPLANE_INSTANCE, MODELPLANE_CONCURRENCY, MODELPLANE_LOGGING_LEVEL, MODELPLANE_MODEL_SERVER
 (custom | mlflow), MODELPLANE_CODE_DIR, MODELPLANE_SCORING_SCRIPT, AZUREML_MODEL_DIR, and the
-deployment's and the job's environment variables.
+deployment's and the job's environment variables; MODELPLANE_INSTANCE_ID and
+MODELPLANE_INSTANCE_TOKEN name the container for warm reuse: when its job is over, each worker
+process asks POST /batch/instances/{id}/next for its next job (204: kept warm, ask again; 200: the
+job it now serves, with that job's token and instance index, scored with the model it already
+loaded, init() not run again; 410: not kept, leave).
 """
 import http.client
 import importlib.util
@@ -33,6 +37,10 @@ SERVER = os.environ.get("MODELPLANE_SERVER_URL", "http://modelplane-server:8081"
 TOKEN = os.environ.get("MODELPLANE_WORKER_TOKEN", "")
 JOB = os.environ.get("MODELPLANE_JOB_ID", "")
 INSTANCE = os.environ.get("MODELPLANE_INSTANCE", "0")
+INSTANCE_ID = os.environ.get("MODELPLANE_INSTANCE_ID", "")
+INSTANCE_TOKEN = os.environ.get("MODELPLANE_INSTANCE_TOKEN", "")
+# How often a warm worker asks the server for its next job.
+WARM_POLL_S = float(os.environ.get("MODELPLANE_WARM_POLL_S", "0.2"))
 CONCURRENCY = max(1, int(os.environ.get("MODELPLANE_CONCURRENCY", "1") or "1"))
 LEVEL = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}.get(os.environ.get("MODELPLANE_LOGGING_LEVEL", "info").lower(), logging.INFO)
 # How long a call keeps retrying an unreachable server before the worker gives up.
@@ -115,7 +123,7 @@ class _Connection:
             self.conn.close()
             self.conn = None
 
-    def post(self, path, data):
+    def post(self, path, data, token=None):
         """Returns (status, body bytes); raises OSError or http.client.HTTPException when the call failed."""
         if self.conn is not None and time.monotonic() - self.used > KEEPALIVE_S:
             self.close()
@@ -123,7 +131,7 @@ class _Connection:
             cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
             self.conn = cls(self.host, self.port, timeout=120)
         try:
-            self.conn.request("POST", self.prefix + path, body=data, headers={"authorization": "Bearer " + TOKEN, "content-type": "application/json"})
+            self.conn.request("POST", self.prefix + path, body=data, headers={"authorization": "Bearer " + (token or TOKEN), "content-type": "application/json"})
             r = self.conn.getresponse()
             raw = r.read()
         except BaseException:
@@ -138,7 +146,7 @@ class _Connection:
 _server = _Connection(SERVER)
 
 
-def call(path, body):
+def call(path, body, token=None):
     """POSTs JSON to the server; retries while it is unreachable or answers 5xx/429. Returns (status, json)."""
     data = json.dumps(body, allow_nan=False).encode("utf-8")
     deadline = time.monotonic() + RETRY_FOR_S
@@ -147,7 +155,7 @@ def call(path, body):
     while True:
         problem = None
         try:
-            status, raw = _server.post(path, data)
+            status, raw = _server.post(path, data, token)
             if status == 410:
                 raise JobOver()
             if 200 <= status < 300:
@@ -259,19 +267,54 @@ def _load_mlflow():
     return score
 
 
+def next_job():
+    """A warm instance's next job: (job, token, instance) once the server gives it one, None when it is not kept."""
+    while True:
+        try:
+            status, body = call("/batch/instances/%s/next" % INSTANCE_ID, {"job": JOB}, INSTANCE_TOKEN)
+        except JobOver:
+            return None
+        if status == 200 and body:
+            return body["job"], body["token"], str(body["instance"])
+        time.sleep(WARM_POLL_S * (0.5 + random.random()))
+
+
+def _log_as(worker_id):
+    fmt = logging.Formatter("%(asctime)s %(levelname)s [worker " + worker_id + "] %(message)s")
+    for h in logging.getLogger().handlers:
+        h.setFormatter(fmt)
+
+
 def worker(proc):
-    worker_id = "%s-%d" % (INSTANCE, proc)
-    logging.basicConfig(level=LEVEL, format="%(asctime)s %(levelname)s [worker " + worker_id + "] %(message)s", stream=sys.stdout)
-    base = "/batch/jobs/%s" % JOB
+    global JOB, TOKEN, INSTANCE
+    logging.basicConfig(level=LEVEL, stream=sys.stdout)
+    _log_as("%s-%d" % (INSTANCE, proc))
     try:
         score = _load_mlflow() if os.environ.get("MODELPLANE_MODEL_SERVER") == "mlflow" else _load_custom()
     except Exception as e:  # init() or the model failed: the job cannot run here
         log.error("init failed: %s", e, exc_info=True)
         try:
-            call("%s/workers/%s/failed" % (base, worker_id), {"error": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()})
+            call("/batch/jobs/%s/workers/%s-%d/failed" % (JOB, INSTANCE, proc), {"error": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()})
         except JobOver:
             pass
         return 3
+    while True:
+        serve("%s-%d" % (INSTANCE, proc), score)
+        if not INSTANCE_ID:
+            return 0
+        nxt = next_job()
+        if nxt is None:
+            log.info("not kept warm; leaving")
+            return 0
+        JOB, TOKEN, INSTANCE = nxt
+        os.environ["MODELPLANE_JOB_ID"], os.environ["MODELPLANE_INSTANCE"] = JOB, INSTANCE
+        _log_as("%s-%d" % (INSTANCE, proc))
+        log.info("warm instance %s: job %s, instance %s (init() not run again)", INSTANCE_ID, JOB, INSTANCE)
+
+
+def serve(worker_id, score):
+    """Leases and scores the current job's mini-batches until the server says the job is over."""
+    base = "/batch/jobs/%s" % JOB
     try:
         call("%s/workers/%s/ready" % (base, worker_id), {})
         log.info("ready")
@@ -294,8 +337,7 @@ def worker(proc):
                 body = {"attempt": attempt, "ok": False, "error": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()}
             call("%s/mini-batches/%d/result" % (base, idx), body)
     except JobOver:
-        log.info("job is over; leaving")
-        return 0
+        log.info("job %s is over", JOB)
 
 
 def supervise():

@@ -79,6 +79,8 @@ export interface ContainerInputs {
 export interface ContainerOutputs extends ContainerInputs {
   containerName: string;
   containerId: string;
+  /** The name other containers on its network reach it by: the container's name, or its short alias when the name is longer than a DNS label (hostName). */
+  hostName?: string;
 }
 
 /** Inputs whose change needs a new container (a running container's config is immutable). */
@@ -89,6 +91,19 @@ export const CONTAINER_REPLACE_FIELDS = [
 
 /** Fields added after containers existed: hashed into the name only when set, so existing names stay valid. */
 const HASHED_WHEN_SET = new Set<string>(["deviceRequests", "init", "healthcheck", "groupAdd"]);
+
+/** Longest DNS label: Docker's embedded DNS does not resolve a longer container name. */
+const MAX_DNS_LABEL = 63;
+
+/**
+ * The host name a container is reached by on its network: its name when that is a valid DNS
+ * label, else a 63-character alias (the name's start plus a hash of the whole name, so it stays
+ * unique). Long stack, endpoint and deployment names together exceed 63 characters.
+ */
+export function hostName(containerName: string): string {
+  if (containerName.length <= MAX_DNS_LABEL) return containerName;
+  return `${containerName.slice(0, MAX_DNS_LABEL - 9)}-${createHash("sha256").update(containerName).digest("hex").slice(0, 8)}`;
+}
 
 /** Real container name: base name + hash of everything that forces a replacement. */
 export function containerName(inputs: ContainerInputs): string {
@@ -232,7 +247,9 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
         ...(inputs.init !== undefined ? { Init: inputs.init } : {}),
         ...(inputs.groupAdd ? { GroupAdd: inputs.groupAdd } : {}),
       },
-      NetworkingConfig: inputs.network ? { EndpointsConfig: { [inputs.network]: { Aliases: inputs.networkAliases ?? [] } } } : undefined,
+      NetworkingConfig: inputs.network
+        ? { EndpointsConfig: { [inputs.network]: { Aliases: [...(inputs.networkAliases ?? []), ...(hostName(name) !== name ? [hostName(name)] : [])] } } }
+        : undefined,
     });
     try {
       await container.start();
@@ -248,7 +265,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
         throw new Error(`container ${name} (${inputs.image}) is not healthy: ${problem}\n--- last log lines ---\n${logs || "(no output)"}`);
       }
     }
-    return { id: container.id, outs: { ...inputs, containerName: name, containerId: container.id } };
+    return { id: container.id, outs: { ...inputs, containerName: name, containerId: container.id, hostName: hostName(name) } };
   },
 
   async read(id, props) {
@@ -264,7 +281,7 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
 
   async update(_id, _olds, news) {
     // Only non-replacing fields (waitForHttp) changed: nothing to do on the running container.
-    return { outs: { ...news, containerName: containerName(news), containerId: _id } as ContainerOutputs };
+    return { outs: { ...news, containerName: containerName(news), containerId: _id, hostName: hostName(containerName(news)) } as ContainerOutputs };
   },
 
   async delete(id, props) {
@@ -285,10 +302,17 @@ export const containerProvider: pulumi.dynamic.ResourceProvider<ContainerInputs,
 /** A Docker container managed through the Docker Engine API (see docs/architecture.md for why not the docker plugin). */
 export class DockerContainer extends pulumi.dynamic.Resource {
   declare readonly containerName: pulumi.Output<string>;
+  /** Undefined in the state of containers created before it existed: use `reachableName`. */
+  declare readonly hostName: pulumi.Output<string | undefined>;
   declare readonly containerId: pulumi.Output<string>;
   declare readonly image: pulumi.Output<string>;
 
   constructor(name: string, args: Inputs<ContainerInputs>, opts?: pulumi.CustomResourceOptions) {
-    super(lazyProvider("src/providers/docker/container.ts", "containerProvider"), name, { ...args, containerName: undefined, containerId: undefined }, opts, "modelplane", "DockerContainer");
+    super(lazyProvider("src/providers/docker/container.ts", "containerProvider"), name, { ...args, containerName: undefined, containerId: undefined, hostName: undefined }, opts, "modelplane", "DockerContainer");
   }
+}
+
+/** The name a container is reached by on its network (its name for containers made before host names were recorded). */
+export function reachableName(c: DockerContainer): pulumi.Output<string> {
+  return pulumi.all([c.containerName, c.hostName]).apply(([n, h]) => h ?? hostName(n));
 }

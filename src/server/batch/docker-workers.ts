@@ -20,6 +20,8 @@ export const WORKER_LABELS = {
   deployment: "modelplane.deployment",
   job: "modelplane.job",
   instance: "modelplane.instance",
+  /** The container's own id for the server (MODELPLANE_INSTANCE_ID): how a warm instance is known. */
+  instanceId: "modelplane.instance-id",
 } as const;
 
 export const WORKER_ROLE = "batch-worker";
@@ -46,6 +48,8 @@ export interface WorkerSpec {
   endpoint: string;
   deployment: string;
   instance: number;
+  /** @default none (the container cannot be kept warm) */
+  instanceId?: string;
   image: string;
   python: string;
   env: Record<string, string>;
@@ -58,6 +62,8 @@ export interface WorkerContainer {
   name: string;
   jobId: string;
   instance: number;
+  /** Its modelplane.instance-id label, when it has one. */
+  instanceId?: string;
   /** running or created (about to run). */
   alive: boolean;
   state: string;
@@ -129,6 +135,7 @@ export class WorkerDocker {
         [WORKER_LABELS.deployment]: spec.deployment,
         [WORKER_LABELS.job]: spec.jobId,
         [WORKER_LABELS.instance]: String(spec.instance),
+        ...(spec.instanceId ? { [WORKER_LABELS.instanceId]: spec.instanceId } : {}),
       },
       HostConfig: {
         Binds: binds,
@@ -162,17 +169,18 @@ export class WorkerDocker {
         name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
         jobId: c.Labels[WORKER_LABELS.job] ?? "",
         instance: Number(c.Labels[WORKER_LABELS.instance] ?? -1),
+        ...(c.Labels[WORKER_LABELS.instanceId] ? { instanceId: c.Labels[WORKER_LABELS.instanceId] } : {}),
         alive: c.State === "running" || c.State === "created" || c.State === "restarting",
         state: c.State,
       }));
   }
 
-  /** Logs of one of our containers (stdout and stderr), "" when it is gone. */
-  async logs(id: string): Promise<string> {
+  /** Logs of one of our containers (stdout and stderr; since `sinceMs`, ms since the epoch, when given), "" when it is gone. */
+  async logs(id: string, sinceMs?: number): Promise<string> {
     const c = this.docker().getContainer(id);
     try {
       if (!this.ours((await c.inspect()).Config.Labels)) return "";
-      const raw = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const raw = (await c.logs({ stdout: true, stderr: true, follow: false, ...(sinceMs ? { since: sinceMs / 1000 } : {}) })) as unknown as Buffer;
       return demuxDockerStream(raw);
     } catch (err) {
       if (isNotFound(err)) return "";

@@ -60,9 +60,10 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 export class BatchManagement {
   constructor(private readonly d: BatchManagementDeps) {}
 
-  /** Worker routes: POST batch/jobs/{id}/lease | mini-batches/{i}/result | workers/{w}/ready|failed. */
+  /** Worker routes: POST batch/jobs/{id}/lease | mini-batches/{i}/result | workers/{w}/ready|failed, and batch/instances/{id}/next. */
   async worker(req: IncomingMessage, seg: readonly string[], method: string): Promise<Result> {
     if (method !== "POST") throw new ApiError(405, "method_not_allowed", "worker routes take POST");
+    if (seg.length === 4 && seg[1] === "instances" && seg[3] === "next") return this.d.service.nextJob(seg[2]!, bearer(req.headers.authorization), await jsonBody(req));
     if (seg[1] !== "jobs" || !seg[2]) throw new ApiError(404, "route_not_found", "no such worker route");
     const id = seg[2];
     const token = bearer(req.headers.authorization);
@@ -105,6 +106,7 @@ export class BatchManagement {
       if (method === "DELETE") {
         const users = tables.listDeployments().filter((x) => x.config.cluster === name);
         if (users.length) throw new ApiError(409, "cluster_in_use", `compute cluster '${name}' is used by batch deployment(s) ${users.map((u) => `${u.endpoint_name}/${u.name}`).join(", ")}; delete them or move them to another cluster first`);
+        await this.d.service.dropWarm((w) => w.cluster === name);
         return tables.deleteCluster(name) ? [200, { name, provisioningState: "Deleted" }] : [204, undefined];
       }
       throw new ApiError(405, "method_not_allowed", `${method} is not allowed here`);
@@ -220,7 +222,8 @@ export class BatchManagement {
     return [created ? 201 : 200, deploymentView(this.deployment(e, d))];
   }
 
-  deleteDeployment(e: string, d: string): Result {
+  /** Removes a batch deployment and its warm instances (a running job keeps its workers until it ends). */
+  async deleteDeployment(e: string, d: string): Promise<Result> {
     const { tables } = this.d;
     if (!tables.getDeployment(e, d)) return [204, undefined];
     const others = tables.listDeployments(e).filter((x) => x.name !== d);
@@ -229,6 +232,7 @@ export class BatchManagement {
       tables.setDefault(e, null);
     }
     tables.deleteDeployment(e, d);
+    await this.d.service.dropWarm((w) => w.endpoint === e && w.deployment === d);
     return [200, { name: d, endpoint_name: e, provisioningState: "Deleted" }];
   }
 

@@ -18,7 +18,8 @@ import { appendWorkerLog, failedFiles, listOutputs, writeJson, writePredictions 
 import { resolveInput } from "./resolve-input";
 import type { BatchTables } from "./tables";
 import { TERMINAL, type JobConfig, type JobRecord } from "./types";
-import { workerToken, workerTokenMatches } from "./worker-token";
+import { jobNeutral, overCapacity, WarmPool, warmFingerprint, warmToKeep, type WarmInstance } from "./warm";
+import { instanceToken, instanceTokenMatches, workerToken, workerTokenMatches } from "./worker-token";
 
 export const DEFAULT_PYTHON = "/opt/venv/bin/python";
 
@@ -51,6 +52,10 @@ export class BatchService {
   /** Whether to look for leftover worker containers even when no job runs. */
   private sweep = true;
   private dockerFailures = 0;
+  /** Warm instances (kept after their job, up to the cluster's min_instances). */
+  private readonly warm = new WarmPool();
+  /** Instance ids of ending jobs' containers that are not kept warm: /next tells them to leave. */
+  private readonly leaving = new Set<string>();
 
   constructor(private readonly d: BatchServiceDeps) {}
 
@@ -158,6 +163,36 @@ export class BatchService {
   async cancelEndpoint(endpoint: string): Promise<void> {
     for (const j of this.d.tables.listJobs({ endpoint, statuses: ["Queued", "Running"] })) this.cancel(j.id);
     await Promise.allSettled(this.d.tables.listJobs({ endpoint }).map((j) => this.finishing.get(j.id)));
+    await this.dropWarm((w) => w.endpoint === endpoint);
+  }
+
+  /** Removes the idle warm instances that match (their deployment, cluster or endpoint is being deleted). */
+  async dropWarm(pred: (w: WarmInstance) => boolean): Promise<void> {
+    const gone = this.warm.drop((w) => w.job === null && pred(w));
+    await Promise.all(gone.map((w) => this.d.workers.remove(w.containerId).catch((err: unknown) => this.log(`could not remove warm instance ${w.name}: ${(err as Error).message}`))));
+    if (gone.length) this.log(`removed ${gone.length} warm instance(s): ${gone.map((w) => w.name).join(", ")}`);
+  }
+
+  /**
+   * A worker of a container whose job ended asks for its next job (POST /batch/instances/{id}/next):
+   * 200 with the job it now serves (a warm instance given to a starting job), 204 while it is kept
+   * warm (or its ending job has not decided yet), 410 when it is not kept (it leaves).
+   */
+  nextJob(instanceId: string, token: string | undefined, body: unknown): [number, unknown] {
+    if (!instanceTokenMatches(this.d.workerSecret, instanceId, token)) throw new ApiError(401, "unauthorized", "missing or invalid instance token");
+    const w = this.warm.get(instanceId);
+    const gone: [number, unknown] = [410, { error: { code: "instance_over", message: `instance ${instanceId} is not kept warm; it leaves` } }];
+    if (!w) {
+      const last = (body as { job?: unknown } | null)?.job;
+      // Its job is being wound down and has not decided which containers stay warm yet (when it may keep any).
+      const job = typeof last === "string" && this.finishing.has(last) && !this.leaving.has(instanceId) ? this.d.tables.getJob(last) : undefined;
+      const mayKeep = job !== undefined && (this.d.tables.getCluster(job.cluster)?.min_instances ?? 0) > 0 && jobNeutral(job.config);
+      return mayKeep ? [204, undefined] : gone;
+    }
+    if (w.job === null) return [204, undefined];
+    const job = this.d.tables.getJob(w.job);
+    if (!job) return gone;
+    return [200, { job: job.id, token: workerToken(this.d.workerSecret, job.id), instance: w.instance }];
   }
 
   async jobView(job: JobRecord): Promise<Record<string, unknown>> {
@@ -293,7 +328,11 @@ export class BatchService {
     const plan = planStarts(clusters, running, queued);
     const now = new Date().toISOString();
     for (const s of plan.start) {
-      if (tables.startJob(s.id, s.instances, now)) this.log(`job ${s.id} running on ${s.instances} instance(s)`);
+      if (!tables.startJob(s.id, s.instances, now)) continue;
+      const job = tables.getJob(s.id);
+      const { assigned, stale } = job ? this.warm.assign(job.id, { cluster: job.cluster, endpoint: job.endpoint, deployment: job.deployment, fingerprint: warmFingerprint(job.config) }, s.instances, Date.now()) : { assigned: [], stale: [] };
+      for (const w of stale) void this.d.workers.remove(w.containerId).catch(() => undefined);
+      this.log(`job ${s.id} running on ${s.instances} instance(s)${assigned.length ? `, ${assigned.length} of them warm (${assigned.map((w) => w.name).join(", ")})` : ""}`);
     }
     for (const x of plan.impossible) {
       const job = tables.getJob(x.id);
@@ -321,6 +360,7 @@ export class BatchService {
       return;
     }
     this.sweep = false;
+    containers = await this.reconcileWarm(containers, jobs);
     const byJob = new Map<string, WorkerContainer[]>();
     for (const c of containers) byJob.set(c.jobId, [...(byJob.get(c.jobId) ?? []), c]);
     const live = new Set(jobs.map((j) => j.id));
@@ -333,6 +373,45 @@ export class BatchService {
       if (live.has(jobId) || this.finishing.has(jobId)) continue;
       for (const c of cs) await this.collect(jobId, c);
     }
+  }
+
+  /**
+   * Warm instances against the engine: forgets those whose container is gone or dead, removes idle
+   * ones beyond their cluster's min_instances (or of a deleted deployment), and idle ones a running
+   * job needs the room of (max_instances counts them). Returns the containers with each warm one
+   * shown as its current job's (or without the idle ones).
+   */
+  private async reconcileWarm(containers: WorkerContainer[], jobs: JobRecord[]): Promise<WorkerContainer[]> {
+    const { tables } = this.d;
+    const byId = new Map(containers.map((c) => [c.id, c]));
+    const remove: WarmInstance[] = [];
+    remove.push(...this.warm.drop((w) => !byId.get(w.containerId)?.alive && w.job === null));
+    for (const w of this.warm.all()) {
+      if (w.job !== null && !byId.has(w.containerId)) this.warm.drop((x) => x.id === w.id);
+    }
+    for (const cluster of tables.listClusters()) {
+      const idle = this.warm.idle(cluster.name).sort((a, b) => b.since - a.since);
+      const unused = idle.filter((w) => !tables.getDeployment(w.endpoint, w.deployment));
+      const beyondMin = idle.filter((w) => !unused.includes(w)).slice(Math.max(0, cluster.min_instances));
+      const inUse = jobs.filter((j) => j.cluster === cluster.name).reduce((n, j) => n + j.instances, 0);
+      const rest = idle.filter((w) => !unused.includes(w) && !beyondMin.includes(w));
+      const ids = new Set([...unused, ...beyondMin, ...overCapacity(rest, inUse, cluster.max_instances)].map((w) => w.id));
+      remove.push(...this.warm.drop((w) => ids.has(w.id)));
+    }
+    const clusters = new Set(tables.listClusters().map((c) => c.name));
+    remove.push(...this.warm.drop((w) => w.job === null && !clusters.has(w.cluster)));
+    for (const w of remove) {
+      const c = byId.get(w.containerId);
+      if (c) await this.d.workers.remove(c.id).catch((err: unknown) => this.log(`could not remove warm instance ${w.name}: ${(err as Error).message}`));
+      byId.delete(w.containerId);
+    }
+    const out: WorkerContainer[] = [];
+    for (const c of byId.values()) {
+      const w = c.instanceId ? this.warm.get(c.instanceId) : undefined;
+      if (!w) out.push(c);
+      else if (w.job !== null) out.push({ ...c, jobId: w.job, instance: w.instance });
+    }
+    return out;
   }
 
   private async reconcileJob(job: JobRecord, containers: WorkerContainer[]): Promise<void> {
@@ -364,7 +443,7 @@ export class BatchService {
     const now = tables.getJob(job.id);
     if (missing.length === 0 || !now || !this.running(now)) return;
     // All at once: an instance does not wait for the ones before it to be created and started.
-    const launched = await Promise.allSettled(missing.map((instance) => this.d.workers.launch(this.workerSpec(job, instance), randomBytes(3).toString("hex"))));
+    const launched = await Promise.allSettled(missing.map((instance) => this.d.workers.launch(this.workerSpec(job, instance, `wi-${randomBytes(8).toString("hex")}`), randomBytes(3).toString("hex"))));
     const failed = launched.findIndex((r) => r.status === "rejected");
     if (failed >= 0) {
       const err = (launched[failed] as PromiseRejectedResult).reason as Error;
@@ -372,7 +451,7 @@ export class BatchService {
     }
   }
 
-  private workerSpec(job: JobRecord, instance: number): Parameters<WorkerDocker["launch"]>[0] {
+  private workerSpec(job: JobRecord, instance: number, instanceId: string): Parameters<WorkerDocker["launch"]>[0] {
     const dep = job.config.deployment;
     const s = job.config.settings;
     return {
@@ -380,6 +459,7 @@ export class BatchService {
       endpoint: job.endpoint,
       deployment: job.deployment,
       instance,
+      instanceId,
       image: dep.image,
       python: dep.python ?? DEFAULT_PYTHON,
       binds: dep.binds,
@@ -392,6 +472,8 @@ export class BatchService {
         MODELPLANE_WORKER_TOKEN: workerToken(this.d.workerSecret, job.id),
         MODELPLANE_JOB_ID: job.id,
         MODELPLANE_INSTANCE: String(instance),
+        MODELPLANE_INSTANCE_ID: instanceId,
+        MODELPLANE_INSTANCE_TOKEN: instanceToken(this.d.workerSecret, instanceId),
         MODELPLANE_CONCURRENCY: String(s.max_concurrency_per_instance),
         MODELPLANE_LOGGING_LEVEL: s.logging_level,
         MODELPLANE_MODEL_SERVER: dep.model_server,
@@ -402,16 +484,50 @@ export class BatchService {
   }
 
   /** Keeps a container's log in the job's outputs, then removes it; returns the log's last lines. */
-  private async collect(jobId: string, c: WorkerContainer): Promise<string> {
+  private async collect(jobId: string, c: WorkerContainer, o: { sinceMs?: number | undefined; keep?: boolean } = { sinceMs: this.warmSince(c) }): Promise<string> {
     let text = "";
     try {
-      text = await this.d.workers.logs(c.id);
+      text = await this.d.workers.logs(c.id, o.sinceMs);
       if (this.d.tables.getJob(jobId)) await appendWorkerLog(this.d.datastore.jobDir(jobId), c.instance, c.name, text);
     } catch (err) {
       this.log(`could not keep the log of ${c.name}: ${(err as Error).message}`);
     }
+    if (o.keep) return "";
+    if (c.instanceId) this.warm.drop((w) => w.id === c.instanceId);
     await this.d.workers.remove(c.id).catch((err: unknown) => this.log(`could not remove ${c.name}: ${(err as Error).message}`));
     return text.split("\n").slice(-15).join("\n");
+  }
+
+  /** When a warm container began serving its current job (its log for that job starts there). */
+  private warmSince(c: WorkerContainer): number | undefined {
+    const w = c.instanceId ? this.warm.get(c.instanceId) : undefined;
+    return w && w.job !== null ? w.since : undefined;
+  }
+
+  /**
+   * Decides which of an ending job's live containers stay warm (up to its cluster's min_instances,
+   * when the job was job-neutral and its deployment still exists) and marks them idle at once, so
+   * their workers wait for the next job instead of leaving; the others are told to leave.
+   */
+  private keepWarm(job: JobRecord, mine: WorkerContainer[]): Set<string> {
+    const kept = new Set<string>();
+    const cluster = this.d.tables.getCluster(job.cluster);
+    const candidates = mine.filter((c) => c.alive && c.instanceId).sort((a, b) => a.instance - b.instance);
+    const n = cluster && jobNeutral(job.config) && this.d.tables.getDeployment(job.endpoint, job.deployment) ? warmToKeep(cluster.min_instances, this.warm.idle(job.cluster).length, candidates.length) : 0;
+    const fingerprint = warmFingerprint(job.config);
+    const now = Date.now();
+    for (const c of candidates.slice(0, n)) {
+      this.warm.keep({ id: c.instanceId!, containerId: c.id, name: c.name, cluster: job.cluster, endpoint: job.endpoint, deployment: job.deployment, fingerprint }, now);
+      kept.add(c.id);
+    }
+    for (const c of mine) {
+      if (!kept.has(c.id) && c.instanceId) {
+        this.warm.drop((w) => w.id === c.instanceId);
+        this.leaving.add(c.instanceId);
+      }
+    }
+    if (kept.size) this.log(`job ${job.id}: ${kept.size} worker container(s) stay warm on cluster ${job.cluster} (min_instances ${cluster?.min_instances ?? 0})`);
+    return kept;
   }
 
   /**
@@ -423,18 +539,30 @@ export class BatchService {
     if (this.finishing.has(job.id)) return;
     const p = (async () => {
       const deadline = Date.now() + drainMs;
+      let kept: Set<string> | undefined;
+      let keptContainers: WorkerContainer[] = [];
+      /** Where each container's log for this job starts (a warm one's: when it was given the job). */
+      const sinces = new Map<string, number | undefined>();
       for (;;) {
-        const mine = (await this.d.workers.list().catch(() => [] as WorkerContainer[])).filter((c) => c.jobId === job.id);
-        if (mine.every((c) => !c.alive) || Date.now() >= deadline) {
-          await Promise.all(mine.map((c) => this.d.workers.stop(c.id, 2).catch(() => undefined)));
+        const listed = this.containersOf(job.id, await this.d.workers.list().catch(() => [] as WorkerContainer[]));
+        for (const c of listed) if (!sinces.has(c.id)) sinces.set(c.id, this.warmSince(c));
+        if (!kept) {
+          kept = this.keepWarm(job, listed);
+          keptContainers = listed.filter((c) => kept!.has(c.id));
+        }
+        const leaving = listed.filter((c) => !kept!.has(c.id));
+        const mine = [...leaving, ...keptContainers];
+        if (leaving.every((c) => !c.alive) || Date.now() >= deadline) {
+          await Promise.all(leaving.map((c) => this.d.workers.stop(c.id, 2).catch(() => undefined)));
           // Instances at once; one instance's containers in turn (they append to one log file).
           const byInstance = new Map<number, WorkerContainer[]>();
           for (const c of mine) byInstance.set(c.instance, [...(byInstance.get(c.instance) ?? []), c]);
           await Promise.all(
             [...byInstance.values()].map(async (cs) => {
-              for (const c of cs) await this.collect(job.id, c);
+              for (const c of cs) await this.collect(job.id, c, { sinceMs: sinces.get(c.id), keep: kept!.has(c.id) });
             }),
           );
+          for (const c of leaving) if (c.instanceId) this.leaving.delete(c.instanceId);
           break;
         }
         // Workers leave within a poll of being told the job is over: look again soon.
@@ -451,6 +579,18 @@ export class BatchService {
         this.kick();
       });
     this.finishing.set(job.id, p);
+  }
+
+  /** A job's containers: those launched for it and the warm ones serving it (shown with its instance index). */
+  private containersOf(jobId: string, containers: WorkerContainer[]): WorkerContainer[] {
+    const out: WorkerContainer[] = [];
+    for (const c of containers) {
+      const w = c.instanceId ? this.warm.get(c.instanceId) : undefined;
+      if (w) {
+        if (w.job === jobId) out.push({ ...c, jobId, instance: w.instance });
+      } else if (c.jobId === jobId) out.push(c);
+    }
+    return out;
   }
 
   private async writeOutputs(job: JobRecord, status: string, reason: string | null): Promise<void> {

@@ -13,3 +13,12 @@ export function workerToken(secret: Buffer, jobId: string): string {
 export function workerTokenMatches(secret: Buffer, jobId: string, presented: string | undefined): boolean {
   return presented !== undefined && secretEquals(presented, workerToken(secret, jobId));
 }
+
+/** A worker container's instance token: admits only POST /batch/instances/{id}/next (warm instances). */
+export function instanceToken(secret: Buffer, instanceId: string): string {
+  return createHmac("sha256", secret).update(`batch-instance:${instanceId}`).digest("base64url");
+}
+
+export function instanceTokenMatches(secret: Buffer, instanceId: string, presented: string | undefined): boolean {
+  return presented !== undefined && secretEquals(presented, instanceToken(secret, instanceId));
+}

@@ -470,4 +470,77 @@ describe("batch jobs on Docker workers", { timeout: 20 * 60_000 }, () => {
     assert.equal(noCluster.status, 409);
     assert.match(noCluster.body.error.message, /clusters: cpu, one/);
   });
+
+  /** A datastore folder of `n` files (uploaded blobs): a job-neutral input, unlike a host folder. */
+  async function datastoreInput(name: string, n: number): Promise<{ uri: string; expected: string[] }> {
+    const manifest: { path: string; sha256: string }[] = [];
+    const expected: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const file = `f${String(i).padStart(2, "0")}.txt`;
+      const lines = [0, 1].map((j) => `${name}-${i}-${j}`);
+      const text = `${lines.join("\n")}\n`;
+      const sha = createHash("sha256").update(text).digest("hex");
+      const put = await fetch(`http://127.0.0.1:${mgPort}/datastore/blobs/${sha}`, { method: "PUT", headers: { authorization: `Bearer ${TOKEN}` }, body: text });
+      assert.ok([200, 201].includes(put.status));
+      manifest.push({ path: file, sha256: sha });
+      for (const l of lines) expected.push(`${file},${l}`);
+    }
+    const folder = await mg("POST", "/datastore/folders", { files: manifest });
+    assert.equal(folder.status, 200, JSON.stringify(folder.body));
+    return { uri: folder.body.uri, expected };
+  }
+
+  /** Submits a job and measures the time from the submission to its first finished mini-batch. */
+  async function timedJob(e: string, input: string): Promise<{ id: string; firstMs: number }> {
+    const t0 = Date.now();
+    const sub = await gw("POST", e, "/jobs", { input });
+    assert.equal(sub.status, 202, sub.text);
+    for (;;) {
+      const r = await gw("GET", e, `/jobs/${sub.body.id}`);
+      if (r.body.mini_batches?.done > 0 || ended(r.body)) return { id: sub.body.id, firstMs: Date.now() - t0 };
+      if (Date.now() - t0 > 180_000) throw new Error(`job ${sub.body.id} ran no mini-batch: ${r.text}`);
+      await sleep(25);
+    }
+  }
+
+  it("min_instances 1 keeps one worker warm: the next job of the deployment reuses it (init() once, rows once); min_instances 0 keeps none", async () => {
+    const e = "mp-batch-warm";
+    assert.equal((await mg("PUT", "/clusters/warm", { min_instances: 1, max_instances: 2 })).status, 201);
+    await batchEndpoint(e, "warm", { max_concurrency_per_instance: 1 }, { instance_count: 1 });
+    const a = await datastoreInput("warm-a", 4);
+    const first = await timedJob(e, a.uri);
+    assert.equal((await waitJob(e, first.id, ended)).status, "Completed");
+    assert.deepEqual(await predictions(e, first.id), a.expected);
+    const kept = await workersOf({ "modelplane.endpoint": e });
+    assert.equal(kept.length, 1, "one worker container stays warm after the job");
+    const keptId = (await execa("docker", ["inspect", "--format", "{{.Id}}", kept[0]!])).stdout.trim();
+
+    const b = await datastoreInput("warm-b", 6);
+    const second = await timedJob(e, b.uri);
+    const job = await waitJob(e, second.id, ended);
+    assert.equal(job.status, "Completed", JSON.stringify(job));
+    assert.deepEqual(await predictions(e, second.id), b.expected, "every row once, in mini-batch order");
+    const raw = (await gw("GET", e, `/jobs/${second.id}/outputs/predictions.csv`)).text.split("\n").filter(Boolean);
+    assert.ok(raw.every((l) => l.endsWith(",1")), `the reused worker did not run init() again: ${raw.join(" | ")}`);
+    const log = (await gw("GET", e, `/jobs/${second.id}/outputs/logs/worker-0.log`)).text;
+    assert.ok(log.includes(`===== container ${kept[0]} =====`), `the warm container ran the second job's mini-batches:\n${log}`);
+    assert.match(log, /init\(\) not run again/);
+    assert.equal((await workersOf({ "modelplane.endpoint": e })).join(), kept.join(), "the same container is still the warm one");
+    assert.equal((await execa("docker", ["inspect", "--format", "{{.Id}}", kept[0]!])).stdout.trim(), keptId);
+    const whole = await execa("docker", ["logs", keptId], { all: true });
+    assert.equal((whole.all?.match(/score\.py init\(\)/g) ?? []).length, 1, "init() ran once in the container over both jobs");
+    console.error(`warm instances: time to the first mini-batch: cold ${first.firstMs} ms, warm ${second.firstMs} ms`);
+    assert.ok(second.firstMs < first.firstMs, `the warm job starts faster (cold ${first.firstMs} ms, warm ${second.firstMs} ms)`);
+
+    // min_instances 0: the same kind of job leaves no container.
+    const c = await datastoreInput("warm-c", 2);
+    const onCpu = await gw("POST", "mp-batch-rows", "/jobs", { input: c.uri });
+    assert.equal((await waitJob("mp-batch-rows", onCpu.body.id, ended)).status, "Completed");
+    assert.deepEqual(await workersOf({ "modelplane.endpoint": "mp-batch-rows" }), []);
+
+    // Deleting the endpoint removes its warm instance.
+    assert.ok([200, 202, 204].includes((await mg("DELETE", `/endpoints/${e}`)).status));
+    assert.deepEqual(await workersOf({ "modelplane.endpoint": e }), [], "no warm worker after the endpoint is deleted");
+    assert.equal((await mg("DELETE", "/clusters/warm")).status, 200);
+  });
 });

@@ -89,3 +89,15 @@ describe("host ports", () => {
     assert.match(takenPortMessage(9000, "127.0.0.1", {}, undefined, undefined), /^host port 127\.0\.0\.1:9000 is taken by another process \(not a Docker container\)\./);
   });
 });
+
+describe("hostName: what other containers resolve", () => {
+  it("a name that is a DNS label is kept; a longer one gets a unique 63-character alias", async () => {
+    const { hostName } = await import("../../../src/providers/docker/container");
+    assert.equal(hostName("modelplane-dev-1a2b3c4d-my-endpoint-blue-0-0527b71f"), "modelplane-dev-1a2b3c4d-my-endpoint-blue-0-0527b71f");
+    const long = "modelplane-ittritonoff4395-55d59fd8-tri-endpoint-triton-0-427426ce";
+    const h = hostName(long);
+    assert.equal(h.length, 63);
+    assert.ok(h.startsWith(long.slice(0, 54) + "-"), h);
+    assert.notEqual(hostName(long.replace(/ce$/, "cf")), h, "two long names that share their start still differ");
+  });
+});

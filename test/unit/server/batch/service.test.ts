@@ -10,7 +10,7 @@ import type { WorkerContainer, WorkerDocker, WorkerSpec } from "../../../../src/
 import { BatchService } from "../../../../src/server/batch/service";
 import { BatchTables } from "../../../../src/server/batch/tables";
 import type { JobConfig } from "../../../../src/server/batch/types";
-import { workerToken } from "../../../../src/server/batch/worker-token";
+import { instanceToken, workerToken } from "../../../../src/server/batch/worker-token";
 import { Store } from "../../../../src/server/store/store";
 import { DEFAULT_BATCH_SETTINGS } from "../../../../src/spec/defaults";
 
@@ -40,7 +40,7 @@ class FakeEngine {
       this.launching.push({
         instance: spec.instance,
         finish: () => {
-          const c = { id: `c${spec.instance}`, name: `w${spec.instance}`, jobId: spec.jobId, instance: spec.instance, alive: true, state: "running" };
+          const c = { id: `c${spec.instance}`, name: `w${spec.instance}`, jobId: spec.jobId, instance: spec.instance, ...(spec.instanceId ? { instanceId: spec.instanceId } : {}), alive: true, state: "running" };
           this.containers.push(c);
           resolve(c);
         },
@@ -99,6 +99,59 @@ describe("batch scheduler", () => {
       assert.ok(engine.lists > listsBefore);
       assert.equal(readFileSync(path.join(datastore.jobDir("j1"), "predictions.csv"), "utf8"), "a\nb\nc\n");
       assert.deepEqual(engine.containers, [], "the job's containers are removed");
+    } finally {
+      await service.stop();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("min_instances 1: the ended job's container stays warm and the next job of the deployment gets it instead of a new one", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "mp-batch-service-"));
+    const store = new Store(dir);
+    const engine = new FakeEngine();
+    const tables = new BatchTables(store.database());
+    const datastore = new Datastore(path.join(dir, "datastore"));
+    await datastore.init();
+    const service = new BatchService({ tables, datastore, workers: engine as unknown as WorkerDocker, options: batchOptions(dir, { tickMs: 3_600_000 }), workerSecret: SECRET, gatewayUrl: () => "http://gw", log: () => {} });
+    try {
+      tables.putCluster({ name: "cpu", min_instances: 1, max_instances: 2, idle_time_before_scale_down: 120, size: "Standard_DS3_v2" }, "now");
+      tables.putDeployment("e", "d", config.deployment, "now");
+      tables.insertJob({ id: "j1", endpoint: "e", deployment: "d", cluster: "cpu", instances: 1, config, miniBatches: [["/a"]] }, "now");
+      service.kick();
+      await until("one launch", () => engine.launching.length === 1);
+      engine.launching[0]!.finish();
+      await until("the container", () => engine.containers.length === 1);
+      const warm = engine.containers[0]!;
+      assert.ok(warm.instanceId, "every worker has an instance id");
+      const itoken = instanceToken(SECRET, warm.instanceId);
+      assert.throws(() => service.nextJob(warm.instanceId!, "wrong", { job: "j1" }), /invalid instance token/);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(service.lease("j1", workerToken(SECRET, "j1"), "0-0")[0], 200);
+      service.result("j1", 0, workerToken(SECRET, "j1"), { attempt: 1, ok: true, rows: [["a"]] });
+      await until("Completed", () => tables.getJob("j1")!.status === "Completed");
+      assert.deepEqual(
+        engine.containers.map((c) => c.id),
+        [warm.id],
+        "the container stays (warm)",
+      );
+      assert.equal(service.nextJob(warm.instanceId!, itoken, { job: "j1" })[0], 204, "a warm worker waits for its next job");
+
+      tables.insertJob({ id: "j2", endpoint: "e", deployment: "d", cluster: "cpu", instances: 1, config, miniBatches: [["/b"]] }, "now");
+      service.kick();
+      await until("j2 Running", () => tables.getJob("j2")!.status === "Running");
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(engine.launching.length, 1, "no container is started for j2: it got the warm one");
+      assert.deepEqual(service.nextJob(warm.instanceId!, itoken, { job: "j1" }), [200, { job: "j2", token: workerToken(SECRET, "j2"), instance: 0 }]);
+      assert.equal(service.lease("j2", workerToken(SECRET, "j2"), "0-0")[0], 200);
+
+      // Another deployment's job does not get it; deleting the deployment removes the idle warm instance.
+      service.result("j2", 0, workerToken(SECRET, "j2"), { attempt: 1, ok: true, rows: [["b"]] });
+      await until("j2 Completed", () => tables.getJob("j2")!.status === "Completed");
+      assert.equal(engine.containers.length, 1, "kept again after j2");
+      await service.dropWarm((w) => w.deployment === "d");
+      assert.deepEqual(engine.containers, []);
+      assert.equal(service.nextJob(warm.instanceId!, itoken, { job: "j2" })[0], 410, "a removed instance is told to leave");
     } finally {
       await service.stop();
       store.close();
