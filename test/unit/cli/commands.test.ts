@@ -99,7 +99,7 @@ describe("CLI commands against an in-process modelplane server", () => {
   });
 
   it("registers every subcommand", () => {
-    assert.deepEqual(buildProgram().commands.map((c) => c.name()).sort(), ["batch", "doctor", "endpoints", "invoke", "jobs", "keys", "logs", "server", "stack", "token", "traffic", "validate"]);
+    assert.deepEqual(buildProgram().commands.map((c) => c.name()).sort(), ["batch", "doctor", "endpoints", "invoke", "jobs", "keys", "logs", "preview", "promote", "server", "stack", "token", "traffic", "validate", "verify"]);
   });
 
   describe("endpoints", () => {
