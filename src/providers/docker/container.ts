@@ -314,5 +314,6 @@ export class DockerContainer extends pulumi.dynamic.Resource {
 
 /** The name a container is reached by on its network (its name for containers made before host names were recorded). */
 export function reachableName(c: DockerContainer): pulumi.Output<string> {
-  return pulumi.all([c.containerName, c.hostName]).apply(([n, h]) => h ?? hostName(n));
+  // From the name alone: an output missing from older state would read as unknown in a preview.
+  return c.containerName.apply(hostName);
 }
