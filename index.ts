@@ -8,13 +8,15 @@ import * as path from "node:path";
 import { ControlPlane, deployBatch, OnlineEndpoint, stackHasBatch } from "./components";
 import { formatDiagnostic, loadStack } from "./src/spec";
 import { parseGpuMode } from "./src/servers/gpu";
+import { stackTarget } from "./src/targets/choose";
 import { describeTritonChoice, resolveTritonImage, type TritonImageChoice } from "./src/servers/triton-image";
 
 export = async () => {
   const config = new pulumi.Config("modelplane");
   const stack = pulumi.getStack();
-  const target = config.get("target") ?? "docker";
-  if (target !== "docker") throw new pulumi.RunError(`modelplane:target is "${target}": only "docker" is available in this version; set it with \`pulumi config set modelplane:target docker\``);
+  const chosen = await stackTarget((k) => config.get(k), stack);
+  if (!chosen.ok) throw new pulumi.RunError(chosen.problems.join("\n"));
+  const target = chosen.target;
   const specDir = path.resolve(__dirname, config.get("specDir") ?? path.join("stacks", stack));
   // {{PLACEHOLDER}} tokens in the specs are filled from `modelplane:placeholders` (a map).
   const placeholders = config.getObject<Record<string, string>>("placeholders") ?? {};
@@ -37,6 +39,7 @@ export = async () => {
   }
   const controlPlane = new ControlPlane("control-plane", {
     stack,
+    target,
     gatewayPort: portSetting(config, "gatewayPort"),
     managementPort: portSetting(config, "managementPort"),
     stackId: config.get("stackId"),

@@ -5,5 +5,5 @@ export { BatchCluster, validateBatchClusterArgs, type BatchClusterArgs } from ".
 export { BatchDeployment, type BatchDeploymentArgs } from "./batch-deployment";
 export { BatchEndpoint, defaultDeploymentOf, validateBatchEndpointArgs, type BatchEndpointArgs } from "./batch-endpoint";
 export { DataAsset, type DataAssetArgs } from "./data-asset";
-export { batchArgsProblems, type ControlPlaneBatchArgs } from "./control-plane-batch";
+export { batchArgsProblems, type ControlPlaneBatchArgs } from "../src/targets/docker/batch-server";
 export { deployBatch, stackHasBatch, type BatchEndpointOutput } from "./batch-stack";

@@ -23,6 +23,8 @@ export interface DeploymentInputs extends ManagementAccess {
   readiness_probe: ProbeInputs;
   liveness_probe: ProbeInputs;
   model_server: string;
+  /** "target": the engine gates readiness (Kubernetes probes and rollout); the server does not probe. @default "server" */
+  readiness_owner?: "server" | "target";
   /** The deployment spec as written (stored by the server, shown by `modelplane` and `GET`). */
   spec?: Record<string, unknown>;
   /** Containers whose logs explain a failed readiness. */

@@ -344,6 +344,7 @@ export class Management {
       readiness_probe: dep.config.readiness_probe,
       liveness_probe: dep.config.liveness_probe,
       ...(dep.config.model_server !== undefined ? { model_server: dep.config.model_server } : {}),
+      ...(dep.config.readiness_owner !== undefined ? { readiness_owner: dep.config.readiness_owner } : {}),
       ...(dep.config.spec !== undefined ? { spec: dep.config.spec } : {}),
       createdAt: dep.createdAt,
       updatedAt: dep.updatedAt,

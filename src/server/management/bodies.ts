@@ -53,6 +53,8 @@ export const deploymentBody = z.object({
   readiness_probe: probe,
   liveness_probe: probe,
   model_server: z.string().max(256).optional(),
+  // "target": the engine gates readiness (Kubernetes readiness probes and rollouts); the server does not probe.
+  readiness_owner: z.enum(["server", "target"]).optional(),
   spec: z.unknown().optional(),
 });
 

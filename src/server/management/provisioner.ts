@@ -62,6 +62,12 @@ export class Provisioner {
     const ac = new AbortController();
     this.running.set(key, ac);
     void (async () => {
+      if (config.readiness_owner === "target") {
+        await Promise.resolve(); // the outcome is reported after start returns, as a probe's is
+        if (ac.signal.aborted) return;
+        this.running.delete(key);
+        return this.onOutcome(endpoint, name, generation, { ok: true });
+      }
       const results = await Promise.all(
         config.instances.map(async (i) => ({ id: i.id, r: await waitReady(this.pools, joinUrl(i.url, config.routes.readiness).href, config.readiness_probe, ac.signal) })),
       );

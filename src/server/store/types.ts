@@ -29,6 +29,12 @@ export interface DeploymentConfig {
   readiness_probe: ProbeSettings;
   liveness_probe: ProbeSettings;
   model_server?: string;
+  /**
+   * Who decides the instances are ready: the server's readiness probes (the default), or the
+   * target (Kubernetes: the Deployment's own probes and rollout, waited for by Pulumi; the
+   * instance URL is a Service that routes to ready pods only).
+   */
+  readiness_owner?: "server" | "target";
   spec?: unknown;
 }
 

@@ -3,26 +3,19 @@
 // starts each job's workers), the batch driver folder and the host folders jobs may read.
 import { statSync } from "node:fs";
 import * as path from "node:path";
-import type { BindMount } from "../src/providers/docker/container";
-import { objectPrefix, stackObjectNames } from "../src/providers/docker/names";
+import type { BindMount } from "../../providers/docker/container";
+import { objectPrefix, stackObjectNames } from "../../providers/docker/names";
+import type { BatchServerArgs } from "../target";
 
-export interface ControlPlaneBatchArgs {
-  /**
-   * Host folders jobs may read directly (`--input /host/folder`), stack config
-   * `modelplane:batchInputRoots` (a list). Each is mounted read-only at the same path in the server.
-   * @default [] (jobs read the datastore, http(s) URLs and data assets only)
-   */
-  inputRoots?: string[];
-  /** Host path of the engine's unix socket, mounted into the server at /var/run/docker.sock. @default from DOCKER_HOST (unix://...), else /var/run/docker.sock */
-  dockerSocket?: string;
-}
+/** The batch settings of a Docker control plane. */
+export type ControlPlaneBatchArgs = BatchServerArgs;
 
 /** Where the server sees the datastore volume. */
 export const DATASTORE_DIR = "/datastore";
 /** Where the server reaches the engine. */
 export const SERVER_DOCKER_SOCKET = "/var/run/docker.sock";
 /** The project's batch driver (driver.py), bind-mounted into each worker by the server. */
-export const BATCH_DRIVER_DIR = path.resolve(__dirname, "../templates/batch");
+export const BATCH_DRIVER_DIR = path.resolve(__dirname, "../../../templates/batch");
 
 /** The engine's socket on this host: DOCKER_HOST when it is unix://, else the default; undefined for a tcp:// engine. */
 export function dockerSocketPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
