@@ -43,6 +43,7 @@ export = async () => {
     gatewayPort: portSetting(config, "gatewayPort"),
     managementPort: portSetting(config, "managementPort"),
     stackId: config.get("stackId"),
+    managementToken: config.getSecret("managementToken"),
     keepFailedInstances: config.getBoolean("keepFailedInstances"),
     // Batch endpoints: the datastore, the engine socket and `modelplane:batchInputRoots` (host folders jobs may read).
     ...(stackHasBatch(spec) ? { batch: { inputRoots: listSetting(config, "batchInputRoots") } } : {}),

@@ -41,6 +41,11 @@ export interface ControlPlaneArgs {
   batch?: ControlPlaneBatchArgs;
   /** The engine the stack runs on (src/targets). @default the local Docker engine */
   target?: Target;
+  /**
+   * The management API's bearer token (`modelplane:managementToken`, a secret): for a server the
+   * team runs and keys itself (e.g. one reached through a port-forward). @default a generated secret kept in state
+   */
+  managementToken?: pulumi.Input<string>;
 }
 
 /** Pure validation of ControlPlane args; returns problems as messages (field, value, fix). */
@@ -92,7 +97,7 @@ export class ControlPlane extends pulumi.ComponentResource implements ControlPla
     this.keepFailedInstances = args.keepFailedInstances ?? false;
     this.target = args.target ?? dockerTarget;
 
-    const token = new RandomSecret(`${name}-token`, { bytes: 32 }, { parent: this });
+    const token = args.managementToken !== undefined ? { value: pulumi.secret(pulumi.output(args.managementToken)) } : new RandomSecret(`${name}-token`, { bytes: 32 }, { parent: this });
     // Every engine object's name and labels carry the stack's identity: two stacks named alike
     // (two checkouts or backends) never touch each other's objects.
     const identity = new StackIdentity(`${name}-identity`, { stack, token: token.value, ...(args.stackId ? { requested: args.stackId } : {}) }, { parent: this });

@@ -71,9 +71,10 @@ export async function kubernetesPreflight(c: KubeConnection, namespace: string, 
   const ns = await call(c, "GET", `api/v1/namespaces/${namespace}`);
   const problems: string[] = [];
   const denied: string[] = [];
-  if (ns.status === 404 || ns.status === 403) {
+  // 403: these credentials may not read namespaces; the reviews below still tell what they may do in it.
+  if (ns.status === 404) {
     if (!(await allowed(c, undefined, "", "namespaces", "create"))) {
-      return [`namespace "${namespace}" does not exist (or cannot be read) and context "${c.context}" may not create namespaces: ask a cluster admin to create it and grant you rights in it, or set modelplane:namespace to a namespace you own`];
+      return [`namespace "${namespace}" does not exist and context "${c.context}" may not create namespaces: ask a cluster admin to create it and grant you rights in it, or set modelplane:namespace to a namespace you own`];
     }
     return [];
   }

@@ -148,7 +148,7 @@ describe("ControlPlane + OnlineEndpoint on the kubernetes target (Pulumi mocks)"
     const env = Object.fromEntries((pod.containers[0].env as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => [e.name, e.value ?? e.valueFrom]));
     assert.deepEqual(env.MODELPLANE_MANAGEMENT_TOKEN, { secretKeyRef: { name: "modelplane-management-token", key: "token" } });
     assert.equal(env.MODELPLANE_PUBLIC_URL, "http://modelplane-gateway.modelplane-dev.svc.cluster.local");
-    assert.deepEqual(reveal(one("kubernetes:rbac.authorization.k8s.io/v1:Role", "control-plane-role").inputs).rules, SERVER_RBAC_RULES);
+    assert.deepEqual((reveal(one("kubernetes:rbac.authorization.k8s.io/v1:Role", "control-plane-role").inputs) as { rules: unknown }).rules, SERVER_RBAC_RULES);
     const mgmt = reveal(one("kubernetes:core/v1:Service", "control-plane-management").inputs) as { spec: { type: string; ports: unknown[] } };
     assert.equal(mgmt.spec.type, "ClusterIP");
     assert.deepEqual(mgmt.spec.ports, [{ name: "management", port: 8081, targetPort: 8081 }]);
