@@ -24,6 +24,17 @@ export function checkLabel(c: VerifyCheck): string {
   return `${c.endpoint}${c.deployment ? `/${c.deployment}` : ""} "${c.name}"`;
 }
 
+/**
+ * What a request's answer is compared with. A request through the split may be answered by any
+ * deployment with traffic; when that deployment has a request of its own pinned to it with the same
+ * endpoint and body (e.g. a candidate a pipeline shifted 10 % to, with its own answer), its answer
+ * is compared with that request's expectation, so the check does not fail at random on the split.
+ */
+export function expectationOf(check: VerifyCheck, servedBy: string | undefined, all: VerifyCheck[]): VerifyCheck {
+  if (check.deployment || !servedBy) return check;
+  return all.find((c) => c.deployment === servedBy && c.endpoint === check.endpoint && c.body === check.body) ?? check;
+}
+
 export async function runChecks(checks: VerifyCheck[], score: (c: VerifyCheck) => Promise<ScoreAnswer>, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const check of checks) {
@@ -41,8 +52,9 @@ export async function runChecks(checks: VerifyCheck[], score: (c: VerifyCheck) =
         } catch {
           got = a.text;
         }
-        const diff = answerDifference(check.expect, got, check.tolerance);
-        result = diff ? { check, ok: false, ms, servedBy: a.deployment, reason: `the answer differs ${diff}` } : { check, ok: true, ms, servedBy: a.deployment };
+        const own = expectationOf(check, a.deployment, checks);
+        const diff = answerDifference(own.expect, got, own.tolerance);
+        result = diff ? { check, ok: false, ms, servedBy: a.deployment, reason: `the answer differs ${diff}${own === check ? "" : ` (compared with ${checkLabel(own)}, the request pinned to ${a.deployment})`}` } : { check, ok: true, ms, servedBy: a.deployment };
       }
     } catch (err) {
       result = { check, ok: false, ms: Date.now() - t0, reason: (err as Error).message };

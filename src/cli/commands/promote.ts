@@ -3,7 +3,7 @@
 // after two gates: each promoted deployment is Succeeded in the source stack's live state, and the
 // source stack's verification (`modelplane verify`) passes. Then the target validates, the files
 // are written, a summary and the target's preview are printed. Promoting twice changes nothing.
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { formatDiagnostic, loadSpecs } from "../../spec";
@@ -15,7 +15,8 @@ import { pulumiRunner, type PulumiRunner } from "./pulumi-run";
 import { stackConfigValue, stackSpecDir } from "./stack-config";
 import { parseSplit } from "./traffic-edit";
 import { failureSummary, verifyStack } from "./verify";
-import { REPO_ROOT } from "./toolchain-env";
+import { failedLogFiles } from "./logs";
+import { REPO_ROOT, toolchainEnv } from "./toolchain-env";
 
 export interface PromoteOptions {
   from?: string;
@@ -32,6 +33,8 @@ export interface PromoteDeps {
   /** The deployment's provisioningState in the stack's live state (undefined: not deployed). */
   liveState: (stack: string, endpoint: string, deployment: string) => Promise<string | undefined>;
   verify: (stack: string) => Promise<CheckResult[]>;
+  /** Saved logs of the deployment's instances removed after failing readiness (`modelplane logs` reads them). */
+  failedLogs: (stack: string, endpoint: string, deployment: string) => string[];
 }
 
 async function specFiles(stack: string, root: string): Promise<{ dir: string; files: SpecFile[]; errors: string[] }> {
@@ -53,6 +56,17 @@ async function managementLiveState(io: CommandIo, stack: string, endpoint: strin
     if (err instanceof ApiCallError && err.status === 404) return undefined;
     throw err;
   }
+}
+
+/** The stack's saved failed-instance logs of the deployment: a registration that failed readiness is gone from the live state, these say why. */
+function savedFailedLogs(io: CommandIo, stack: string, endpoint: string, deployment: string): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(path.join(toolchainEnv(io.env).vars.MODELPLANE_STATE ?? ".state", "failed-instances"));
+  } catch {
+    return [];
+  }
+  return failedLogFiles(files, endpoint, deployment, (p) => p === `modelplane-${stack}` || p.startsWith(`modelplane-${stack}-`));
 }
 
 function writeAtomically(file: string, text: string): void {
@@ -91,12 +105,15 @@ export async function runPromote(opts: PromoteOptions, io: CommandIo, deps?: Par
 
     // Gate 1: what is promoted is running, healthy, in the source.
     const liveState = deps?.liveState ?? ((s: string, e: string, d: string) => managementLiveState(io, s, e, d));
+    const failedLogs = deps?.failedLogs ?? ((s: string, e: string, d: string) => savedFailedLogs(io, s, e, d));
     for (const p of plan.promoted) {
       const state = await liveState(from, p.endpoint, p.deployment);
       if (state !== "Succeeded") {
         throw new CliError(
           state === undefined
-            ? `deployment ${p.endpoint}/${p.deployment} is not deployed in stack "${from}": run \`pulumi up --stack ${from}\` and promote what runs there`
+            ? failedLogs(from, p.endpoint, p.deployment).length > 0
+              ? `deployment ${p.endpoint}/${p.deployment} is not deployed in stack "${from}": it failed readiness in an up and its instances were removed (their logs: \`modelplane logs ${p.endpoint} --deployment ${p.deployment} --stack ${from}\`); fix it and \`pulumi up --stack ${from}\` until it is Succeeded; nothing was written`
+              : `deployment ${p.endpoint}/${p.deployment} is not deployed in stack "${from}": run \`pulumi up --stack ${from}\` and promote what runs there`
             : `deployment ${p.endpoint}/${p.deployment} is ${state} in stack "${from}", not Succeeded: fix it (\`modelplane logs ${p.endpoint} --deployment ${p.deployment} --stack ${from}\`) and \`pulumi up --stack ${from}\` until it is Succeeded; nothing was written`,
         );
       }

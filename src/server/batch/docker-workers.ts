@@ -71,7 +71,7 @@ export interface WorkerContainer {
 
 /** Why an image may not run as a worker, or undefined when it may. */
 export function imageProblem(image: string, prefix: string): string | undefined {
-  if (!prefix) return "the server has no image prefix (MODELPLANE_IMAGE_PREFIX); it starts no worker";
+  if (!prefix) return process.env.MODELPLANE_TARGET === "kubernetes" ? "batch jobs do not run on the kubernetes target in this version (its server starts no workers): invoke this endpoint on a stack whose modelplane:target is docker (docs/kubernetes.md, \"Not built yet\")" : "the server has no image prefix (MODELPLANE_IMAGE_PREFIX), so it starts no batch worker: run it as `pulumi up` deploys it (components/ControlPlane sets the prefix for stacks with batch endpoints)";
   if (!image.startsWith(prefix) || image.includes("@") || /\s/.test(image)) return `image ${JSON.stringify(image)} is not under this stack's image prefix ${JSON.stringify(prefix)}; batch workers run only images the stack built`;
   return undefined;
 }
