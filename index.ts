@@ -20,7 +20,7 @@ export = async () => {
   const specDir = path.resolve(__dirname, config.get("specDir") ?? path.join("stacks", stack));
   // {{PLACEHOLDER}} tokens in the specs are filled from `modelplane:placeholders` (a map).
   const placeholders = config.getObject<Record<string, string>>("placeholders") ?? {};
-  const spec = await loadStack(specDir, { set: placeholders });
+  const spec = await loadStack(specDir, { set: placeholders, target: target.kind });
   const errors = spec.diagnostics.filter((d) => d.severity === "error");
   for (const w of spec.diagnostics.filter((d) => d.severity === "warning")) pulumi.log.warn(formatDiagnostic(w));
   if (errors.length) throw new pulumi.RunError(`the specs in ${specDir} have ${errors.length} error(s):\n${errors.map(formatDiagnostic).join("\n")}`);

@@ -14,7 +14,7 @@ import { parseOnlineEndpoint } from "./online-endpoint";
 import { fillPlaceholders, findTemplateValues } from "./placeholders";
 import { loadRegistry, REGISTRY_FILES, type Registry } from "./registry";
 import { resolveSpec } from "./resolve";
-import { dockerTargetWarnings } from "./target-support";
+import { targetWarnings } from "./target-support";
 import { clusterId, dataAssetId, deploymentId, endpointId } from "./resource-id";
 import { lineCol, locate, parseYaml, textLineCol, type YamlSource } from "./yaml-source";
 import type {
@@ -134,7 +134,7 @@ export function loadText(file: string, text: string, opts: LoadOptions, registry
     if (filled.unfilled.length === 0 && templates.length === 0 && resolved.issues.length === 0) {
       document.spec = resolved.spec;
       // Only a spec that would run is told what the target leaves out of it.
-      for (const issue of dockerTargetWarnings(resolved.spec, r)) diagnostics.push(atSource(file, source, issue));
+      for (const issue of targetWarnings(resolved.spec, r, opts.target ?? "docker")) diagnostics.push(atSource(file, source, issue));
     }
   }
   return { document, diagnostics, source };

@@ -113,6 +113,21 @@ function deploymentWarnings(spec: OnlineDeploymentSpec, raw: Record<string, unkn
 }
 
 /**
+ * Fields the kubernetes target does act on (src/targets/kubernetes: requests and limits, sizes,
+ * the HPA, its own networking), and whose docker warning therefore does not apply there.
+ */
+const KUBERNETES_ACTS_ON = [/^instance_type$/, /^resources\./, /^scale_settings\./, /^compute$/, /^public_network_access$/, /^egress_public_network_access$/];
+
+/** One warning per accepted field the stack's target does not act on. */
+export function targetWarnings(spec: AnySpec, raw: Record<string, unknown>, target: "docker" | "kubernetes"): SpecIssue[] {
+  const docker = dockerTargetWarnings(spec, raw);
+  if (target === "docker") return docker;
+  return docker
+    .filter((w) => !KUBERNETES_ACTS_ON.some((re) => re.test(w.field)))
+    .map((w) => ({ ...w, message: w.message.replace("is not acted on by the docker target", "is not acted on by the kubernetes target") }));
+}
+
+/**
  * One warning per accepted field the docker target does not act on. `raw` is the document as
  * parsed (to tell a field that was written from a default); `spec` the validated, resolved spec.
  * Batch specs are not checked here yet.

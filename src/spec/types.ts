@@ -221,6 +221,8 @@ export interface LoadOptions {
   pathCheck?: boolean;
   /** Texts to use instead of these files' contents (absolute paths): validates an edit before it is written. */
   texts?: Record<string, string>;
+  /** The stack's target: which accepted fields it does not act on (one warning each). @default "docker" */
+  target?: "docker" | "kubernetes";
 }
 
 export interface LoadedDocument {

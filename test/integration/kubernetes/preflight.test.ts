@@ -42,7 +42,7 @@ after(async () => {
 test("stacks/dev previews on both targets with the same endpoint and deployment resources", async () => {
   const docker = await neutralResources(await stack("it-k8s-pre-docker", { "modelplane:target": "docker" }));
   const k8s = await neutralResources(await stack("it-k8s-pre-kube", { "modelplane:target": "kubernetes", "modelplane:kubeconfig": cluster.kubeconfig }));
-  assert.ok(docker.includes("modelplane:Deployment my-endpoint-blue-registration") && docker.includes("modelplane:BatchDeployment heart-classifier-batch-classifier-mlflow-registration"), docker.join("\n"));
+  assert.ok(docker.includes("modelplane:Deployment my-endpoint-blue-registration") && docker.includes("modelplane:BatchDeployment heart-classifier-batch-classifier-xgboost-mlflow-registration"), docker.join("\n"));
   assert.deepEqual(k8s, docker);
   assert.equal((await cluster.kubectl(["get", "namespace", "modelplane-it-k8s-pre-kube", "--ignore-not-found", "-o", "name"])).trim(), "", "a preview creates nothing");
 });

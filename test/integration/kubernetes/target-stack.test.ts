@@ -114,7 +114,7 @@ after(async () => {
 
 test("up creates the namespace, the server, RBAC, Services and per deployment a Deployment, a Service and (autoscaled) an HPA", async (t) => {
   const up = await stack!.pulumi(["up", "--yes", "--skip-preview"], { timeoutMs: 1_200_000 });
-  t.diagnostic(String(up.stdout).split("\n").filter((l) => /created|Resources/.test(l)).slice(-3).join(" | "));
+  t.diagnostic(String(up.stdout).split("\n").filter((l) => /created|Resources|warning/.test(l)).slice(-12).join(" | "));
   const server = await get("deployment", "modelplane-server");
   assert.equal(server.spec.replicas, 1);
   assert.equal(server.spec.template.spec.serviceAccountName, "modelplane-server");
@@ -146,7 +146,8 @@ test("up creates the namespace, the server, RBAC, Services and per deployment a 
   assert.equal(blue.metadata.labels?.["modelplane.io/deployment"], "blue");
   assert.ok((c.env as { name: string; value: string }[]).some((e) => e.name === "GREETING" && e.value === "a"));
   const green = await get("deployment", "k8s-endpoint-green");
-  assert.deepEqual(green.spec.template.spec.containers[0].resources.limits, { cpu: "2", memory: "7168Mi" });
+  // The API server stores quantities canonically (7168Mi is 7Gi).
+  assert.deepEqual(green.spec.template.spec.containers[0].resources.limits, { cpu: "2", memory: "7Gi" });
   const hpa = await get("hpa", "k8s-endpoint-green");
   assert.equal(hpa.spec.minReplicas, 1);
   assert.equal(hpa.spec.maxReplicas, 3);

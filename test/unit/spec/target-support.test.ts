@@ -169,3 +169,30 @@ describe("docker target: accepted fields it does not act on", () => {
     assert.match(lines[0] ?? "", /: error: instance_count is 0/);
   });
 });
+
+describe("kubernetes target: only what it does not act on", () => {
+  it("sizes, resources and autoscaling are acted on (no warning); the managed image is still not", () => {
+    const text = [
+      "$schema: https://azuremlschemas.azureedge.net/latest/kubernetesOnlineDeployment.schema.json",
+      "name: green",
+      "endpoint_name: my-endpoint",
+      "model:",
+      "  path: ../../model-1/model/",
+      "code_configuration:",
+      "  code: ../../model-1/onlinescoring/",
+      "  scoring_script: score.py",
+      "environment: ",
+      "  conda_file: ../../model-1/environment/conda.yaml",
+      "  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest",
+      "instance_type: Standard_DS2_v2",
+      "resources: { requests: { cpu: '0.5' } }",
+      "scale_settings: { type: target_utilization, min_instances: 1, max_instances: 3 }",
+      "",
+    ].join("\n");
+    const k8s = loadText("spec.yml", text, { pathCheck: false, target: "kubernetes" }, undefined).diagnostics.map(formatDiagnostic);
+    assert.deepEqual(k8s, [
+      `spec.yml:11:10: warning: environment.image "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest" is not acted on by the kubernetes target: it is the base of Azure's managed image; here the scoring image (azureml-inference-server-http) is built FROM ${BASE} with the packages of environment.conda_file (environment.image) - keep it for Azure; to run this image as it is, add environment.inference_config (a custom container)`,
+    ]);
+    assert.equal(warnings(text).length, 4, "on docker: the image, instance_type, resources.requests.cpu and scale_settings.type");
+  });
+});
