@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
 import type { Inputs } from "../inputs";
 import { isApiNotFound, ManagementApiError, managementRequest, type ManagementAccess } from "./client";
+import { diffFields } from "./diff-fields";
+import { deploymentRoute, type DeploymentState, readDeploymentRegistration } from "./deployment-registration";
 
 export interface BatchJobSettings {
   max_concurrency_per_instance: number;
@@ -38,14 +40,6 @@ export interface BatchDeploymentInputs extends ManagementAccess {
 export interface BatchDeploymentOutputs extends BatchDeploymentInputs {
   provisioningState: string;
 }
-interface DeploymentState {
-  provisioningState: string;
-  failureReason?: string;
-}
-
-function path(i: Pick<BatchDeploymentInputs, "endpointName" | "name">): string {
-  return `/endpoints/${encodeURIComponent(i.endpointName)}/deployments/${encodeURIComponent(i.name)}`;
-}
 
 /** The PUT body: the inputs without the access fields and the ids in the path. */
 export function batchDeploymentBody(i: BatchDeploymentInputs): Record<string, unknown> {
@@ -54,12 +48,12 @@ export function batchDeploymentBody(i: BatchDeploymentInputs): Record<string, un
 }
 
 async function apply(i: BatchDeploymentInputs): Promise<BatchDeploymentOutputs> {
-  let d = await managementRequest<DeploymentState>(i, "PUT", path(i), batchDeploymentBody(i));
+  let d = await managementRequest<DeploymentState>(i, "PUT", deploymentRoute(i), batchDeploymentBody(i));
   // A batch deployment consumes nothing until a job runs: the server answers Succeeded at once;
   // anything else is waited for briefly.
   for (let tries = 0; d.provisioningState !== "Succeeded" && d.provisioningState !== "Failed" && tries < 60; tries++) {
     await new Promise((r) => setTimeout(r, 250));
-    d = await managementRequest<DeploymentState>(i, "GET", path(i));
+    d = await managementRequest<DeploymentState>(i, "GET", deploymentRoute(i));
   }
   if (d.provisioningState !== "Succeeded") {
     throw new Error(`batch deployment "${i.name}" of endpoint "${i.endpointName}" is ${d.provisioningState}: ${d.failureReason ?? "no reason given"}. Fix the deployment spec and run \`pulumi up\` again.`);
@@ -72,9 +66,7 @@ const UPDATE_FIELDS = ["image", "cluster", "model_server", "model_dir", "code_di
 
 export const batchDeploymentProvider: pulumi.dynamic.ResourceProvider<BatchDeploymentInputs, BatchDeploymentOutputs> = {
   async diff(_id, olds, news) {
-    const replaces = BATCH_DEPLOYMENT_REPLACE_FIELDS.filter((f) => olds[f] !== news[f]);
-    const changes = replaces.length > 0 || UPDATE_FIELDS.some((f) => JSON.stringify(olds[f] ?? null) !== JSON.stringify(news[f] ?? null));
-    return { changes, replaces: [...replaces] };
+    return diffFields(olds, news, BATCH_DEPLOYMENT_REPLACE_FIELDS, UPDATE_FIELDS);
   },
   async create(inputs) {
     return { id: `${inputs.endpointName}/${inputs.name}`, outs: await apply(inputs) };
@@ -83,14 +75,7 @@ export const batchDeploymentProvider: pulumi.dynamic.ResourceProvider<BatchDeplo
     return { outs: await apply(news) };
   },
   async read(id, props) {
-    const p = props as BatchDeploymentOutputs;
-    try {
-      const d = await managementRequest<DeploymentState>(p, "GET", path(p));
-      return { id, props: { ...p, provisioningState: d.provisioningState } };
-    } catch (err) {
-      if (isApiNotFound(err)) return {};
-      throw err;
-    }
+    return readDeploymentRegistration(id, props as BatchDeploymentOutputs);
   },
   async delete(_id, props) {
     const p = props as BatchDeploymentOutputs;
@@ -99,7 +84,7 @@ export const batchDeploymentProvider: pulumi.dynamic.ResourceProvider<BatchDeplo
     const deadline = Date.now() + 60_000;
     for (;;) {
       try {
-        await managementRequest(p, "DELETE", path(p));
+        await managementRequest(p, "DELETE", deploymentRoute(p));
         return;
       } catch (err) {
         if (isApiNotFound(err)) return;

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
 import type { Inputs } from "../inputs";
-import { isApiNotFound, managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { getUnlessGone, managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { diffFields } from "./diff-fields";
 
 export interface BatchEndpointInputs extends ManagementAccess {
   name: string;
@@ -42,10 +43,7 @@ export const BATCH_ENDPOINT_REPLACE_FIELDS = ["name"] as const;
 
 export const batchEndpointProvider: pulumi.dynamic.ResourceProvider<BatchEndpointInputs, BatchEndpointOutputs> = {
   async diff(_id, olds, news) {
-    const replaces = BATCH_ENDPOINT_REPLACE_FIELDS.filter((f) => olds[f] !== news[f]);
-    const fields = ["auth_mode", "description", "tags", "managementUrl", "managementToken"] as const;
-    const changes = replaces.length > 0 || fields.some((f) => JSON.stringify(olds[f] ?? null) !== JSON.stringify(news[f] ?? null));
-    return { changes, replaces: [...replaces] };
+    return diffFields(olds, news, BATCH_ENDPOINT_REPLACE_FIELDS, ["auth_mode", "description", "tags", "managementUrl", "managementToken"]);
   },
   async create(inputs) {
     return { id: inputs.name, outs: await apply(inputs) };
@@ -55,19 +53,14 @@ export const batchEndpointProvider: pulumi.dynamic.ResourceProvider<BatchEndpoin
   },
   async read(id, props) {
     const p = props as BatchEndpointOutputs;
-    try {
-      const e = await managementRequest<EndpointState>(p, "GET", path(id));
-      // An online endpoint under this name is not this resource: report it gone, the next up says why.
-      if (e.kind !== undefined && e.kind !== "batch") return {};
-      const out: BatchEndpointOutputs = { ...p, tags: e.tags ?? {}, provisioningState: e.provisioningState };
-      if (e.description) out.description = e.description;
-      else if (p.description !== undefined) out.description = "";
-      else delete out.description;
-      return { id, props: out };
-    } catch (err) {
-      if (isApiNotFound(err)) return {};
-      throw err;
-    }
+    const e = await getUnlessGone<EndpointState>(p, path(id));
+    // An online endpoint under this name is not this resource: report it gone, the next up says why.
+    if (!e || (e.kind !== undefined && e.kind !== "batch")) return {};
+    const out: BatchEndpointOutputs = { ...p, tags: e.tags ?? {}, provisioningState: e.provisioningState };
+    if (e.description) out.description = e.description;
+    else if (p.description !== undefined) out.description = "";
+    else delete out.description;
+    return { id, props: out };
   },
   async delete(id, props) {
     await unlessGone(managementRequest(props as BatchEndpointOutputs, "DELETE", path(id)));

@@ -47,7 +47,10 @@ export async function managementRequest<T>(access: ManagementAccess, method: str
     }
     return json as T;
   }
-  throw new Error(`management API at ${access.managementUrl} unreachable for ${method} ${path}: ${(lastErr as Error)?.message}`);
+  throw new Error(
+    `management API at ${access.managementUrl} unreachable for ${method} ${path} (20 attempts): ${(lastErr as Error)?.message}. ` +
+      "The stack's control-plane server is down or listens elsewhere: check that its container (or pod) runs and answers at that URL (`pulumi stack output managementUrl`), then run `pulumi up` again.",
+  );
 }
 
 /** True for the API's 404. */
@@ -64,5 +67,15 @@ export async function unlessGone(call: Promise<unknown>, alsoDone: (err: unknown
     await call;
   } catch (err) {
     if (!isApiNotFound(err) && !alsoDone(err)) throw err;
+  }
+}
+
+/** A provider read's GET: the answer, or undefined on the API's 404 (the resource is gone: read returns {}). */
+export async function getUnlessGone<T>(access: ManagementAccess, path: string): Promise<T | undefined> {
+  try {
+    return await managementRequest<T>(access, "GET", path);
+  } catch (err) {
+    if (isApiNotFound(err)) return undefined;
+    throw err;
   }
 }

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
 import type { Inputs } from "../inputs";
-import { isApiNotFound, managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { getUnlessGone, managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { diffFields } from "./diff-fields";
 
 export interface ClusterInputs extends ManagementAccess {
   name: string;
@@ -38,10 +39,7 @@ export const CLUSTER_REPLACE_FIELDS = ["name"] as const;
 
 export const clusterProvider: pulumi.dynamic.ResourceProvider<ClusterInputs, ClusterOutputs> = {
   async diff(_id, olds, news) {
-    const replaces = CLUSTER_REPLACE_FIELDS.filter((f) => olds[f] !== news[f]);
-    const fields = ["min_instances", "max_instances", "idle_time_before_scale_down", "size", "managementUrl", "managementToken"] as const;
-    const changes = replaces.length > 0 || fields.some((f) => JSON.stringify(olds[f] ?? null) !== JSON.stringify(news[f] ?? null));
-    return { changes, replaces: [...replaces] };
+    return diffFields(olds, news, CLUSTER_REPLACE_FIELDS, ["min_instances", "max_instances", "idle_time_before_scale_down", "size", "managementUrl", "managementToken"]);
   },
   async create(inputs) {
     return { id: inputs.name, outs: await put(inputs) };
@@ -51,16 +49,12 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider<ClusterInputs, Clu
   },
   async read(id, props) {
     const p = props as ClusterOutputs;
-    try {
-      const c = await managementRequest<ClusterState>(p, "GET", path(id));
-      const out: ClusterOutputs = { ...p, min_instances: c.min_instances, max_instances: c.max_instances, idle_time_before_scale_down: c.idle_time_before_scale_down, provisioningState: c.provisioningState };
-      if (c.size) out.size = c.size;
-      else delete out.size;
-      return { id, props: out };
-    } catch (err) {
-      if (isApiNotFound(err)) return {};
-      throw err;
-    }
+    const c = await getUnlessGone<ClusterState>(p, path(id));
+    if (!c) return {};
+    const out: ClusterOutputs = { ...p, min_instances: c.min_instances, max_instances: c.max_instances, idle_time_before_scale_down: c.idle_time_before_scale_down, provisioningState: c.provisioningState };
+    if (c.size) out.size = c.size;
+    else delete out.size;
+    return { id, props: out };
   },
   async delete(id, props) {
     // 409 cluster_in_use (a batch deployment still names it) fails the delete with the server's fix.

@@ -4,7 +4,8 @@ import { localManifest, manifestDigest } from "../../datastore/manifest";
 import { uploadFolder } from "../../datastore/upload";
 import { lazyProvider } from "../lazy-provider";
 import type { Inputs } from "../inputs";
-import { isApiNotFound, ManagementApiError, managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { getUnlessGone, ManagementApiError, managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { diffFields } from "./diff-fields";
 
 export interface DataAssetInputs extends ManagementAccess {
   name: string;
@@ -42,10 +43,7 @@ export const DATA_ASSET_REPLACE_FIELDS = ["name", "version"] as const;
 
 export const dataAssetProvider: pulumi.dynamic.ResourceProvider<DataAssetInputs, DataAssetOutputs> = {
   async diff(_id, olds, news) {
-    const replaces = DATA_ASSET_REPLACE_FIELDS.filter((f) => olds[f] !== news[f]);
-    const fields = ["type", "localPath", "contentDigest", "managementUrl", "managementToken"] as const;
-    const changes = replaces.length > 0 || fields.some((f) => olds[f] !== news[f]);
-    return { changes, replaces: [...replaces] };
+    return diffFields(olds, news, DATA_ASSET_REPLACE_FIELDS, ["type", "localPath", "contentDigest", "managementUrl", "managementToken"]);
   },
   async create(inputs) {
     return { id: `${inputs.name}:${inputs.version}`, outs: await apply(inputs) };
@@ -55,13 +53,8 @@ export const dataAssetProvider: pulumi.dynamic.ResourceProvider<DataAssetInputs,
   },
   async read(id, props) {
     const p = props as DataAssetOutputs;
-    try {
-      const d = await managementRequest<{ type: DataAssetInputs["type"]; path: string }>(p, "GET", route(p));
-      return { id, props: { ...p, type: d.type, path: d.path } };
-    } catch (err) {
-      if (isApiNotFound(err)) return {};
-      throw err;
-    }
+    const d = await getUnlessGone<{ type: DataAssetInputs["type"]; path: string }>(p, route(p));
+    return d ? { id, props: { ...p, type: d.type, path: d.path } } : {};
   },
   async delete(_id, props) {
     // The blobs stay in the datastore (other folders may share them); the version goes where the API allows it.

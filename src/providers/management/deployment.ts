@@ -4,7 +4,9 @@ import * as nodePath from "node:path";
 import { containerLogTail, dockerClient, isNotFound } from "../docker/client";
 import { lazyProvider } from "../lazy-provider";
 import type { Inputs } from "../inputs";
-import { isApiNotFound, managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { diffFields } from "./diff-fields";
+import { deploymentRoute, type DeploymentState, readDeploymentRegistration } from "./deployment-registration";
 
 export interface ProbeInputs {
   initial_delay: number;
@@ -35,19 +37,10 @@ export interface DeploymentInputs extends ManagementAccess {
 export interface DeploymentOutputs extends DeploymentInputs {
   provisioningState: string;
 }
-interface DeploymentState {
-  name: string;
-  provisioningState: string;
-  failureReason?: string;
-}
 
 /** Longest a readiness wait may take: the probe budget plus slack for the first request. */
 export function readinessBudgetSeconds(p: ProbeInputs): number {
   return p.initial_delay + p.period * p.failure_threshold + p.timeout + 30;
-}
-
-function path(i: Pick<DeploymentInputs, "endpointName" | "name">): string {
-  return `/endpoints/${encodeURIComponent(i.endpointName)}/deployments/${encodeURIComponent(i.name)}`;
 }
 
 /**
@@ -94,10 +87,10 @@ async function crashLoopingContainer(names: string[]): Promise<string | undefine
 
 async function applyAndWait(i: DeploymentInputs): Promise<DeploymentOutputs> {
   const { managementUrl: _u, managementToken: _t, containerNames: _c, endpointName: _e, name: _n, ...body } = i;
-  await managementRequest(i, "PUT", path(i), body);
+  await managementRequest(i, "PUT", deploymentRoute(i), body);
   const deadline = Date.now() + readinessBudgetSeconds(i.readiness_probe) * 1000;
   for (let polls = 0; ; polls++) {
-    const d = await managementRequest<DeploymentState>(i, "GET", path(i));
+    const d = await managementRequest<DeploymentState>(i, "GET", deploymentRoute(i));
     if (d.provisioningState === "Succeeded") return { ...i, provisioningState: d.provisioningState };
     if (d.provisioningState === "Failed") throw new Error(await explainFailure(i, d.failureReason ?? "no reason given"));
     if (Date.now() > deadline) throw new Error(await explainFailure(i, `still ${d.provisioningState} after the probe budget`));
@@ -157,10 +150,7 @@ export const DEPLOYMENT_REPLACE_FIELDS = ["endpointName", "name"] as const;
 
 export const deploymentProvider: pulumi.dynamic.ResourceProvider<DeploymentInputs, DeploymentOutputs> = {
   async diff(_id, olds, news) {
-    const replaces = DEPLOYMENT_REPLACE_FIELDS.filter((f) => olds[f] !== news[f]);
-    const fields = ["instances", "routes", "request_settings", "readiness_probe", "liveness_probe", "model_server", "spec", "managementUrl", "managementToken"] as const;
-    const changes = replaces.length > 0 || fields.some((f) => JSON.stringify(olds[f] ?? null) !== JSON.stringify(news[f] ?? null));
-    return { changes, replaces: [...replaces] };
+    return diffFields(olds, news, DEPLOYMENT_REPLACE_FIELDS, ["instances", "routes", "request_settings", "readiness_probe", "liveness_probe", "model_server", "spec", "managementUrl", "managementToken"]);
   },
   async create(inputs) {
     try {
@@ -168,7 +158,7 @@ export const deploymentProvider: pulumi.dynamic.ResourceProvider<DeploymentInput
     } catch (err) {
       // Pulumi records nothing for a failed create, so the registration must not outlive it
       // (an orphan the next `up` could not see). A failed *update* keeps serving the old instances.
-      await managementRequest(inputs, "DELETE", path(inputs)).catch(() => undefined);
+      await managementRequest(inputs, "DELETE", deploymentRoute(inputs)).catch(() => undefined);
       throw await cleanUpFailed(inputs, inputs.containerNames ?? [], err);
     }
   },
@@ -182,17 +172,10 @@ export const deploymentProvider: pulumi.dynamic.ResourceProvider<DeploymentInput
     }
   },
   async read(id, props) {
-    const p = props as DeploymentOutputs;
-    try {
-      const d = await managementRequest<DeploymentState>(p, "GET", path(p));
-      return { id, props: { ...p, provisioningState: d.provisioningState } };
-    } catch (err) {
-      if (isApiNotFound(err)) return {};
-      throw err;
-    }
+    return readDeploymentRegistration(id, props as DeploymentOutputs);
   },
   async delete(_id, props) {
-    await unlessGone(managementRequest(props as DeploymentOutputs, "DELETE", path(props as DeploymentOutputs)));
+    await unlessGone(managementRequest(props as DeploymentOutputs, "DELETE", deploymentRoute(props as DeploymentOutputs)));
   },
 };
 

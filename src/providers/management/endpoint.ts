@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lazyProvider } from "../lazy-provider";
 import type { Inputs } from "../inputs";
-import { isApiNotFound, managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { getUnlessGone, managementRequest, type ManagementAccess, unlessGone } from "./client";
+import { diffFields } from "./diff-fields";
 
 export interface EndpointInputs extends ManagementAccess {
   name: string;
@@ -38,10 +39,7 @@ async function apply(i: EndpointInputs): Promise<EndpointOutputs> {
 
 export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, EndpointOutputs> = {
   async diff(_id, olds, news) {
-    const replaces = ENDPOINT_REPLACE_FIELDS.filter((f) => olds[f] !== news[f]);
-    const fields = ["auth_mode", "description", "tags", "managementUrl", "managementToken"] as const;
-    const changes = replaces.length > 0 || fields.some((f) => JSON.stringify(olds[f] ?? null) !== JSON.stringify(news[f] ?? null));
-    return { changes, replaces: [...replaces] };
+    return diffFields(olds, news, ENDPOINT_REPLACE_FIELDS, ["auth_mode", "description", "tags", "managementUrl", "managementToken"]);
   },
   async create(inputs) {
     const outs = await apply(inputs);
@@ -52,22 +50,18 @@ export const endpointProvider: pulumi.dynamic.ResourceProvider<EndpointInputs, E
   },
   async read(id, props) {
     const p = props as EndpointOutputs;
-    try {
-      const e = await managementRequest<EndpointState>(p, "GET", `/endpoints/${encodeURIComponent(id)}`);
-      // Drift in user-set fields shows up in the next diff (complaint 6: updates must not drop tags).
-      // Map the server's view back to input terms, so a refresh without drift shows no change:
-      // aad_token is served as aml_token, and an absent description is stored as "".
-      const authMode = e.auth_mode === body(p).auth_mode ? p.auth_mode : (e.auth_mode as EndpointInputs["auth_mode"]);
-      const props: EndpointOutputs = { ...p, auth_mode: authMode, tags: e.tags ?? {}, provisioningState: e.provisioningState };
-      // Protobuf structs cannot carry `undefined`: leave the key out instead.
-      if (e.description) props.description = e.description;
-      else if (p.description !== undefined) props.description = "";
-      else delete props.description;
-      return { id, props };
-    } catch (err) {
-      if (isApiNotFound(err)) return {};
-      throw err;
-    }
+    const e = await getUnlessGone<EndpointState>(p, `/endpoints/${encodeURIComponent(id)}`);
+    if (!e) return {};
+    // Drift in user-set fields shows up in the next diff (complaint 6: updates must not drop tags).
+    // Map the server's view back to input terms, so a refresh without drift shows no change:
+    // aad_token is served as aml_token, and an absent description is stored as "".
+    const authMode = e.auth_mode === body(p).auth_mode ? p.auth_mode : (e.auth_mode as EndpointInputs["auth_mode"]);
+    const out: EndpointOutputs = { ...p, auth_mode: authMode, tags: e.tags ?? {}, provisioningState: e.provisioningState };
+    // Protobuf structs cannot carry `undefined`: leave the key out instead.
+    if (e.description) out.description = e.description;
+    else if (p.description !== undefined) out.description = "";
+    else delete out.description;
+    return { id, props: out };
   },
   async delete(id, props) {
     await unlessGone(managementRequest(props as EndpointOutputs, "DELETE", `/endpoints/${encodeURIComponent(id)}`));

@@ -298,33 +298,12 @@ export class Management {
 
   private endpointView(ep: EndpointRecord): Record<string, unknown> {
     const base = `${this.deps.gatewayUrl()}/endpoints/${ep.name}`;
-    if (ep.kind === "batch") {
-      return {
-        name: ep.name,
-        kind: ep.kind,
-        auth_mode: ep.auth_mode,
-        description: ep.description,
-        tags: ep.tags,
-        provisioningState: ep.provisioningState,
-        ...this.batch().endpointExtras(ep),
-        createdAt: ep.createdAt,
-        updatedAt: ep.updatedAt,
-      };
-    }
-    return {
-      name: ep.name,
-      kind: ep.kind,
-      auth_mode: ep.auth_mode,
-      description: ep.description,
-      tags: ep.tags,
-      traffic: ep.traffic,
-      mirror_traffic: ep.mirror_traffic,
-      provisioningState: ep.provisioningState,
-      scoring_uri: `${base}/score`,
-      swagger_uri: `${base}/swagger.json`,
-      createdAt: ep.createdAt,
-      updatedAt: ep.updatedAt,
-    };
+    // Keys in the order the API has always answered with: common, per kind, timestamps.
+    const kindFields =
+      ep.kind === "batch"
+        ? { provisioningState: ep.provisioningState, ...this.batch().endpointExtras(ep) }
+        : { traffic: ep.traffic, mirror_traffic: ep.mirror_traffic, provisioningState: ep.provisioningState, scoring_uri: `${base}/score`, swagger_uri: `${base}/swagger.json` };
+    return { name: ep.name, kind: ep.kind, auth_mode: ep.auth_mode, description: ep.description, tags: ep.tags, ...kindFields, createdAt: ep.createdAt, updatedAt: ep.updatedAt };
   }
 
   private deploymentView(dep: DeploymentRecord): Record<string, unknown> {

@@ -10,18 +10,11 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import execa from "execa";
-import type { CommandIo } from "../../../src/cli/commands/access";
-import { runBatchInvoke } from "../../../src/cli/commands/batch";
-import { REPO_ROOT, TestStack } from "../harness/pulumi";
-import { containersByLabel, removeByLabel } from "../harness/docker";
+import { BatchStack, clusterSpec } from "../harness/batch-stack";
+import { REPO_ROOT } from "../harness/pulumi";
 
-const STACK = `mp-batch-custom-${process.pid}`;
-const SPEC_DIR_REL = `stacks/.it-${STACK}`;
-const SPEC_DIR = path.join(REPO_ROOT, SPEC_DIR_REL);
-const BASE_IMAGE = process.env.MODELPLANE_BASE_IMAGE ?? "modelplane/base:bookworm";
 const ENDPOINT = "heart-classifier-batch";
 const MLFLOW = "classifier-xgboost-mlflow";
 const CUSTOM = "model-1-custom";
@@ -31,27 +24,8 @@ const DATA = path.join(EXAMPLE, "data");
 /** What the online model answers for examples/model-1/sample-request.json's two rows (test/integration/images/custom-server.test.ts). */
 const EXPECTED = [11055.977245525679, 4503.079536107787];
 const BAD_FILE = "bad-row.csv";
-
-let stack: TestStack;
-let access: { managementUrl: string; token: string; gatewayUrl: string };
-
-interface Job {
-  id: string;
-  deployment: string;
-  status: string;
-  mini_batches: { total: number; done: number; failed: number };
-  files: { total: number; failed: number };
-  rows: number;
-  outputs: string[];
-  failure_reason?: string | null;
-}
-
-interface PreviewStep {
-  op: string;
-  urn: string;
-  oldState?: { inputs?: Record<string, unknown> };
-  newState?: { inputs?: Record<string, unknown> };
-}
+const stack = new BatchStack(`mp-batch-custom-${process.pid}`, ENDPOINT);
+const SPEC_DIR = stack.specDir;
 
 interface Summary {
   status: string;
@@ -59,31 +33,6 @@ interface Summary {
   error_threshold_exceeded: boolean;
   failed_files: { file: string; error: string; mini_batch: number }[];
 }
-
-function capture(): CommandIo & { lines: string[]; errors: string[]; written: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  const written: string[] = [];
-  return { lines, errors, written, out: (l) => lines.push(l), write: (t) => written.push(t), err: (l) => errors.push(l), env: {} };
-}
-
-async function management<T>(method: string, p: string): Promise<T> {
-  const res = await fetch(`${access.managementUrl}${p}`, { method, headers: { authorization: `Bearer ${access.token}` } });
-  const text = await res.text();
-  assert.ok(res.ok, `${method} ${p}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-/** GET of a gateway route of the endpoint, with a fresh token; the body as text. */
-async function gatewayText(p: string): Promise<string> {
-  const { accessToken } = await management<{ accessToken: string }>("POST", `/endpoints/${ENDPOINT}/token`);
-  const res = await fetch(`${access.gatewayUrl}/endpoints/${ENDPOINT}${p}`, { headers: { authorization: `Bearer ${accessToken}` } });
-  const text = await res.text();
-  assert.ok(res.ok, `GET ${p}: ${res.status} ${text}`);
-  return text;
-}
-
-const gateway = async <T>(p: string): Promise<T> => JSON.parse(await gatewayText(p)) as T;
 
 /** The example deployment as it sits in this stack: on the dev endpoint, its paths relative to SPEC_DIR (one level up from the example's). */
 async function exampleDeployment(name: string, errorThreshold: number): Promise<string> {
@@ -98,8 +47,7 @@ async function exampleDeployment(name: string, errorThreshold: number): Promise<
 
 /** The dev stack's batch endpoint (default `defaultName`), MLflow deployment and registry, a cluster, and the two model-1 deployments. */
 async function writeSpecs(defaultName: string): Promise<void> {
-  await rm(SPEC_DIR, { recursive: true, force: true });
-  await mkdir(SPEC_DIR, { recursive: true });
+  await stack.freshSpecDir();
   const dev = path.join(REPO_ROOT, "stacks/dev");
   const endpoint = await readFile(path.join(dev, "batch-endpoint.yml"), "utf8");
   const switched = endpoint.replace(`deployment_name: ${MLFLOW}`, `deployment_name: ${defaultName}`);
@@ -108,45 +56,9 @@ async function writeSpecs(defaultName: string): Promise<void> {
   // Same depth as stacks/dev: the registry's and the deployment's relative paths hold as they are.
   await cp(path.join(dev, "batch-deployment.yml"), path.join(SPEC_DIR, "batch-deployment.yml"));
   await cp(path.join(dev, "registry.yml"), path.join(SPEC_DIR, "registry.yml"));
-  await writeFile(
-    path.join(SPEC_DIR, "cpu-cluster.yml"),
-    "$schema: https://azuremlschemas.azureedge.net/latest/amlCompute.schema.json\nname: cpu-cluster\ntype: amlcompute\nmin_instances: 0\nmax_instances: 2\nidle_time_before_scale_down: 5\n",
-  );
+  await writeFile(path.join(SPEC_DIR, "cpu-cluster.yml"), clusterSpec("cpu-cluster"));
   await writeFile(path.join(SPEC_DIR, "model-1-deployment.yml"), await exampleDeployment(CUSTOM, -1));
   await writeFile(path.join(SPEC_DIR, "model-1-strict-deployment.yml"), await exampleDeployment(STRICT, 0));
-}
-
-async function up(t: { diagnostic(m: string): void }, label: string): Promise<void> {
-  const started = Date.now();
-  await stack.pulumi(["up", "--yes", "--skip-preview"], { timeoutMs: 1_800_000 });
-  t.diagnostic(`${label}: pulumi up took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-}
-
-async function workers(): Promise<string[]> {
-  const all = await containersByLabel({ "modelplane.stack": STACK });
-  const servers = await containersByLabel({ "modelplane.stack": STACK, "modelplane.role": "control-plane" });
-  return all.filter((n) => !servers.includes(n));
-}
-
-async function eventuallyNoWorker(seconds: number): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  let left = await workers();
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 1000));
-    left = await workers();
-  }
-  assert.deepEqual(left, [], `worker containers still there after ${seconds} s`);
-}
-
-/** `modelplane batch invoke --wait` in-process over a local folder (uploaded); the CLI's exit code and the job at the end. */
-async function invoke(t: { diagnostic(m: string): void }, input: string, opts: { deployment?: string; miniBatchSize?: number } = {}): Promise<{ code: number; job: Job; errors: string[] }> {
-  const c = capture();
-  const started = Date.now();
-  const code = await runBatchInvoke(ENDPOINT, { managementUrl: access.managementUrl, token: access.token, gatewayUrl: access.gatewayUrl, wait: true, input, ...opts }, c, { pollMs: 500, tty: false });
-  t.diagnostic(`job on ${opts.deployment ?? "the default"}: ${((Date.now() - started) / 1000).toFixed(1)} s; ${c.written.join("").trim().split("\n").at(-1)}`);
-  const id = /^job (\S+):/.exec(c.lines[0] ?? "")?.[1];
-  assert.ok(id, [...c.lines, ...c.errors].join("\n"));
-  return { code, job: await gateway<Job>(`/jobs/${id}`), errors: c.errors };
 }
 
 /** predictions.csv's rows ([file name, prediction], as score.py returns them) grouped by file. */
@@ -162,49 +74,45 @@ function byFile(csv: string): Record<string, number[]> {
 
 before(async () => {
   await writeSpecs(MLFLOW);
-  stack = await TestStack.create(REPO_ROOT, STACK, { "modelplane:baseImage": BASE_IMAGE, "modelplane:specDir": SPEC_DIR_REL });
+  await stack.create();
 });
 
 after(async () => {
-  await stack?.cleanup();
-  await removeByLabel("modelplane.stack", STACK);
-  await rm(SPEC_DIR, { recursive: true, force: true });
+  await stack.cleanup();
 });
 
 test("1. pulumi up of the MLflow deployment and two model-1 custom-scoring deployments registers them all and starts no worker", { timeout: 1_900_000 }, async (t) => {
-  await up(t, "cold up");
-  const outs = await stack.outputs();
-  access = { managementUrl: outs.managementUrl as string, token: outs.managementToken as string, gatewayUrl: outs.gatewayUrl as string };
+  await stack.up(t, "cold up");
+  const outs = await stack.connect();
   assert.equal((outs.batchEndpoints as Record<string, { defaultDeployment: string }>)[ENDPOINT]?.defaultDeployment, MLFLOW);
-  const { value } = await management<{ value: { name: string; provisioningState: string }[] }>("GET", `/endpoints/${ENDPOINT}/deployments`);
+  const { value } = await stack.management<{ value: { name: string; provisioningState: string }[] }>("GET", `/endpoints/${ENDPOINT}/deployments`);
   assert.deepEqual(value.map((d) => [d.name, d.provisioningState]).sort(), [[MLFLOW, "Succeeded"], [CUSTOM, "Succeeded"], [STRICT, "Succeeded"]].sort());
-  const custom = await management<{ model_server: string; scoring_script: string; settings: { error_threshold: number } }>("GET", `/endpoints/${ENDPOINT}/deployments/${CUSTOM}`);
+  const custom = await stack.management<{ model_server: string; scoring_script: string; settings: { error_threshold: number } }>("GET", `/endpoints/${ENDPOINT}/deployments/${CUSTOM}`);
   assert.deepEqual([custom.model_server, custom.scoring_script, custom.settings.error_threshold], ["custom", "score.py", -1]);
-  assert.equal((await management<{ settings: { error_threshold: number } }>("GET", `/endpoints/${ENDPOINT}/deployments/${STRICT}`)).settings.error_threshold, 0);
-  assert.deepEqual(await workers(), [], "deploying consumes nothing");
+  assert.equal((await stack.management<{ settings: { error_threshold: number } }>("GET", `/endpoints/${ENDPOINT}/deployments/${STRICT}`)).settings.error_threshold, 0);
+  assert.deepEqual(await stack.workers(), [], "deploying consumes nothing");
 });
 
 test("2. switching the default to the custom deployment is one in-place update; the next job runs on it with the online model's answers", { timeout: 1_900_000 }, async (t) => {
   await writeSpecs(CUSTOM);
-  const preview = await stack.pulumi(["preview", "--json"]);
-  const steps = (JSON.parse(String(preview.stdout)) as { steps: PreviewStep[] }).steps.filter((s) => s.op !== "same");
+  const steps = await stack.previewChanges();
   // The server image is fingerprinted over src/server and src/spec: edits to them during the run
   // (a shared work tree) rebuild it and replace the server; nothing else may change.
   const serverRebuilt = steps.some((s) => s.urn.endsWith("::control-plane-image") && s.oldState?.inputs?.fingerprint !== s.newState?.inputs?.fingerprint);
   if (serverRebuilt) t.diagnostic("the server's sources changed during the run: its image is rebuilt and the server replaced");
   const ours = steps.filter((s) => !(serverRebuilt && /::control-plane-(image|server)$/.test(s.urn)));
   assert.deepEqual(ours.map((s) => [s.op, s.urn.split("::")[2]!.split("$").pop(), s.urn.split("::").pop()]), [["update", "pulumi-nodejs:dynamic/modelplane:Defaults", `${ENDPOINT}-defaults`]]);
-  await up(t, "switch the default");
+  await stack.up(t, "switch the default");
   assert.equal((await stack.outputs() as { batchEndpoints: Record<string, { defaultDeployment: string }> }).batchEndpoints[ENDPOINT]!.defaultDeployment, CUSTOM);
-  assert.equal((await management<{ deployment_name: string }>("GET", `/endpoints/${ENDPOINT}/defaults`)).deployment_name, CUSTOM);
-  const { code, job, errors } = await invoke(t, DATA);
-  assert.equal(code, 0, errors.join("\n"));
+  assert.equal((await stack.management<{ deployment_name: string }>("GET", `/endpoints/${ENDPOINT}/defaults`)).deployment_name, CUSTOM);
+  const { code, job, io } = await stack.invoke(t, { input: DATA });
+  assert.equal(code, 0, io.errors.join("\n"));
   assert.equal(job.deployment, CUSTOM);
   assert.equal(job.status, "Completed", job.failure_reason ?? "");
   assert.deepEqual([job.mini_batches.total, job.mini_batches.done, job.files.total, job.rows], [1, 1, 2, 4], "mini_batch_size 2 over the example's 2 files of 2 rows");
-  const got = byFile(await gatewayText(`/jobs/${job.id}/outputs/predictions.csv`));
+  const got = byFile(await stack.gatewayText(`/jobs/${job.id}/outputs/predictions.csv`));
   assert.deepEqual(got, { "sample-request.csv": EXPECTED, "sample-request.json": EXPECTED });
-  await eventuallyNoWorker(90);
+  await stack.eventuallyNoWorker(90);
 });
 
 test("3. a file the script refuses: counted in failed_files with error_threshold -1, fails the job naming it with error_threshold 0", { timeout: 900_000 }, async (t) => {
@@ -214,32 +122,27 @@ test("3. a file the script refuses: counted in failed_files with error_threshold
   const refusal = `ValueError: ${BAD_FILE}: line 1 has 9 values, expected 10 numbers`;
 
   // mini_batch_size 1: the bad file fails alone, the other two are scored.
-  const tolerant = await invoke(t, input, { deployment: CUSTOM, miniBatchSize: 1 });
-  assert.equal(tolerant.code, 0, tolerant.errors.join("\n"));
+  const tolerant = await stack.invoke(t, { input, deployment: CUSTOM, miniBatchSize: 1 });
+  assert.equal(tolerant.code, 0, tolerant.io.errors.join("\n"));
   assert.equal(tolerant.job.status, "Completed", tolerant.job.failure_reason ?? "");
   assert.deepEqual([tolerant.job.mini_batches.total, tolerant.job.mini_batches.done, tolerant.job.mini_batches.failed, tolerant.job.files.failed, tolerant.job.rows], [3, 2, 1, 1, 4]);
-  const summary = await gateway<Summary>(`/jobs/${tolerant.job.id}/outputs/summary.json`);
+  const summary = await stack.gateway<Summary>(`/jobs/${tolerant.job.id}/outputs/summary.json`);
   assert.deepEqual([summary.status, summary.error_threshold, summary.error_threshold_exceeded], ["Completed", -1, false]);
   assert.deepEqual(summary.failed_files.map((f) => [path.basename(f.file), f.error]), [[BAD_FILE, refusal]]);
-  assert.deepEqual(byFile(await gatewayText(`/jobs/${tolerant.job.id}/outputs/predictions.csv`)), { "sample-request.csv": EXPECTED, "sample-request.json": EXPECTED });
+  assert.deepEqual(byFile(await stack.gatewayText(`/jobs/${tolerant.job.id}/outputs/predictions.csv`)), { "sample-request.csv": EXPECTED, "sample-request.json": EXPECTED });
 
-  const strict = await invoke(t, input, { deployment: STRICT, miniBatchSize: 1 });
+  const strict = await stack.invoke(t, { input, deployment: STRICT, miniBatchSize: 1 });
   assert.equal(strict.code, 1, "the CLI exits 1 when the job fails");
   assert.equal(strict.job.deployment, STRICT);
   assert.equal(strict.job.status, "Failed");
   assert.match(strict.job.failure_reason ?? "", new RegExp(`error_threshold 0 exceeded: 1 file\\(s\\) failed: .*${BAD_FILE.replace(".", "\\.")}`));
-  assert.match(strict.errors.join("\n"), new RegExp(`job ${strict.job.id} failed: .*${BAD_FILE.replace(".", "\\.")}`));
-  const strictSummary = await gateway<Summary>(`/jobs/${strict.job.id}/outputs/summary.json`);
+  assert.match(strict.io.errors.join("\n"), new RegExp(`job ${strict.job.id} failed: .*${BAD_FILE.replace(".", "\\.")}`));
+  const strictSummary = await stack.gateway<Summary>(`/jobs/${strict.job.id}/outputs/summary.json`);
   assert.deepEqual([strictSummary.status, strictSummary.error_threshold_exceeded], ["Failed", true]);
   assert.deepEqual(strictSummary.failed_files.map((f) => [path.basename(f.file), f.error]), [[BAD_FILE, refusal]]);
-  await eventuallyNoWorker(90);
+  await stack.eventuallyNoWorker(90);
 });
 
 test("4. pulumi destroy leaves no container, volume or network of the stack", { timeout: 600_000 }, async () => {
-  await stack.pulumi(["destroy", "--yes", "--skip-preview"]);
-  const f = `label=modelplane.stack=${STACK}`;
-  const list = async (args: string[]) => (await execa("docker", [...args, "--filter", f])).stdout.split("\n").filter(Boolean);
-  assert.deepEqual(await list(["ps", "-aq"]), []);
-  assert.deepEqual(await list(["volume", "ls", "-q"]), []);
-  assert.deepEqual(await list(["network", "ls", "-q"]), []);
+  await stack.destroyLeavesNothing();
 });

@@ -234,15 +234,14 @@ describe("BatchCluster, DataAsset and BatchEndpoint (Pulumi mocks)", () => {
   });
   it("registrations: image, cluster, mounts, settings and env, in the management API's shape", () => {
     const image = (n: string) => `${String(one(`${DYN}modelplane:Image`, n).inputs.stackRepository)}:${String(one(`${DYN}modelplane:Image`, n).inputs.fingerprint).slice(0, 12)}`;
+    // Both deployments register with the same API, on the same endpoint and cluster.
+    const shared = { managementUrl: "http://127.0.0.1:18091", managementToken: MOCK_TOKEN, endpointName: "heart-classifier-batch", cluster: "cpu-cluster" };
     const m = one(`${DYN}modelplane:BatchDeployment`, "heart-classifier-batch-classifier-xgboost-mlflow-registration");
     const modelDir = "/var/azureml-app/azureml-models/heart-classifier-mlflow/1";
     assert.deepEqual(reveal(m.inputs), {
-      managementUrl: "http://127.0.0.1:18091",
-      managementToken: MOCK_TOKEN,
-      endpointName: "heart-classifier-batch",
+      ...shared,
       name: "classifier-xgboost-mlflow",
       image: image("heart-classifier-batch-classifier-xgboost-mlflow-image"),
-      cluster: "cpu-cluster",
       model_server: "mlflow",
       model_dir: modelDir,
       binds: [{ source: path.join(HEART, "model"), target: `${modelDir}/model` }],
@@ -255,12 +254,9 @@ describe("BatchCluster, DataAsset and BatchEndpoint (Pulumi mocks)", () => {
     const c = one(`${DYN}modelplane:BatchDeployment`, "heart-classifier-batch-custom-scoring-registration");
     const customDir = "/var/azureml-app/azureml-models/custom-scoring/1";
     assert.deepEqual(reveal(c.inputs), {
-      managementUrl: "http://127.0.0.1:18091",
-      managementToken: MOCK_TOKEN,
-      endpointName: "heart-classifier-batch",
+      ...shared,
       name: "custom-scoring",
       image: image("heart-classifier-batch-custom-scoring-image"),
-      cluster: "cpu-cluster",
       model_server: "custom",
       model_dir: customDir,
       code_dir: "/var/azureml-app/code",

@@ -64,15 +64,26 @@ async function until(what: string, ok: () => boolean): Promise<void> {
   }
 }
 
+/** A scheduler over a fresh store and datastore in a temp dir, on a FakeEngine; its timer ticks hourly, so it runs when kicked. */
+async function scheduler(): Promise<{ engine: FakeEngine; tables: BatchTables; datastore: Datastore; service: BatchService; close(): Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), "mp-batch-service-"));
+  const store = new Store(dir);
+  const engine = new FakeEngine();
+  const tables = new BatchTables(store.database());
+  const datastore = new Datastore(path.join(dir, "datastore"));
+  await datastore.init();
+  const service = new BatchService({ tables, datastore, workers: engine as unknown as WorkerDocker, options: batchOptions(dir, { tickMs: 3_600_000 }), workerSecret: SECRET, gatewayUrl: () => "http://gw", log: () => {} });
+  const close = async (): Promise<void> => {
+    await service.stop();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { engine, tables, datastore, service, close };
+}
+
 describe("batch scheduler", () => {
   it("launches a job's instances at once, runs no tick per result, and ends the job on its last result", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "mp-batch-service-"));
-    const store = new Store(dir);
-    const engine = new FakeEngine();
-    const tables = new BatchTables(store.database());
-    const datastore = new Datastore(path.join(dir, "datastore"));
-    await datastore.init();
-    const service = new BatchService({ tables, datastore, workers: engine as unknown as WorkerDocker, options: batchOptions(dir, { tickMs: 3_600_000 }), workerSecret: SECRET, gatewayUrl: () => "http://gw", log: () => {} });
+    const { engine, tables, datastore, service, close } = await scheduler();
     try {
       tables.putCluster({ name: "cpu", min_instances: 0, max_instances: 4, idle_time_before_scale_down: 120, size: "Standard_DS3_v2" }, "now");
       tables.insertJob({ id: "j1", endpoint: "e", deployment: "d", cluster: "cpu", instances: 2, config, miniBatches: [["/a"], ["/b"], ["/c"]] }, "now");
@@ -100,20 +111,12 @@ describe("batch scheduler", () => {
       assert.equal(readFileSync(path.join(datastore.jobDir("j1"), "predictions.csv"), "utf8"), "a\nb\nc\n");
       assert.deepEqual(engine.containers, [], "the job's containers are removed");
     } finally {
-      await service.stop();
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   });
 
   it("min_instances 1: the ended job's container stays warm and the next job of the deployment gets it instead of a new one", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "mp-batch-service-"));
-    const store = new Store(dir);
-    const engine = new FakeEngine();
-    const tables = new BatchTables(store.database());
-    const datastore = new Datastore(path.join(dir, "datastore"));
-    await datastore.init();
-    const service = new BatchService({ tables, datastore, workers: engine as unknown as WorkerDocker, options: batchOptions(dir, { tickMs: 3_600_000 }), workerSecret: SECRET, gatewayUrl: () => "http://gw", log: () => {} });
+    const { engine, tables, service, close } = await scheduler();
     try {
       tables.putCluster({ name: "cpu", min_instances: 1, max_instances: 2, idle_time_before_scale_down: 120, size: "Standard_DS3_v2" }, "now");
       tables.putDeployment("e", "d", config.deployment, "now");
@@ -153,9 +156,7 @@ describe("batch scheduler", () => {
       assert.deepEqual(engine.containers, []);
       assert.equal(service.nextJob(warm.instanceId!, itoken, { job: "j2" })[0], 410, "a removed instance is told to leave");
     } finally {
-      await service.stop();
-      store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   });
 });
