@@ -12,6 +12,7 @@ import { registerLogs } from "./commands/logs";
 import { registerPreview } from "./commands/preview";
 import { registerPromote } from "./commands/promote";
 import { registerStack } from "./commands/stack-init";
+import { registerStudio } from "./commands/studio";
 import { registerToken } from "./commands/token";
 import { registerTraffic } from "./commands/traffic";
 import { registerValidate } from "./commands/validate";
@@ -30,6 +31,7 @@ const SUBCOMMANDS: Array<(program: Command) => void> = [
   registerBatch,
   registerJobs,
   registerLogs,
+  registerStudio,
   registerTraffic,
   registerPreview,
   registerVerify,

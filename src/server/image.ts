@@ -1,6 +1,7 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { ensureImage, type ImageBuildResult } from "../images/build";
+import { PREBUILT_DIR_NAME, writeStudioAssets } from "./studio/assets";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");
 /**
@@ -97,6 +98,8 @@ export async function stageServerImageContext(dir: string): Promise<string> {
   await fs.chmod(path.join(dir, "node"), 0o755);
   await fs.copyFile(path.join(REPO_ROOT, "package.json"), path.join(app, "package.json"));
   await bundleServer(path.join(app, "server.js"));
+  // The studio page is bundled here too: the image has no esbuild and never fetches anything.
+  await writeStudioAssets(path.join(app, PREBUILT_DIR_NAME));
   for (const pkgDir of await runtimeClosure()) {
     const rel = path.relative(REPO_ROOT, pkgDir);
     await fs.cp(pkgDir, path.join(app, rel), { recursive: true, filter: (src) => keepFile(rel, path.relative(pkgDir, src)) });

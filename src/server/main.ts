@@ -12,6 +12,8 @@ import { Management } from "./management/api";
 import { Provisioner } from "./management/provisioner";
 import { GatewayMetrics } from "./metrics/metrics";
 import { Store } from "./store/store";
+import { dockerLogSource, type LogSource } from "./studio/logs";
+import { Studio } from "./studio/studio";
 
 /** How to run the server; its size and time limits are ServerLimits (limits.ts). */
 export interface ServerOptions extends ServerLimits {
@@ -32,6 +34,8 @@ export interface ServerOptions extends ServerLimits {
   processMetrics?: boolean;
   /** Batch endpoints' settings (src/server/batch/config.ts). @default from the environment (docs/batch-api.md) */
   batch?: Partial<BatchOptions>;
+  /** Where the studio (/studio/ on the management listener) reads instance logs. @default the Docker engine, when its socket is reachable */
+  studioLogs?: LogSource;
 }
 
 export interface RunningServer {
@@ -119,19 +123,36 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const gw = new H1Server({ maxHeaderSize: 16 * 1024, bodyLimitBytes, bodyBudgetBytes, requestTimeoutMs: opts.clientRequestTimeoutMs ?? DEFAULT_CLIENT_REQUEST_TIMEOUT_MS, headersTimeoutMs: 15_000, keepAliveTimeoutMs: 65_000, maxConnections: opts.maxConnections, ownAnswer: gateway.ownAnswer }, gateway.handle);
   metrics.observeHttpServer(gw);
-  const mg = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 15_000 }, management.handle);
+  let managementUrl = "";
+  const studio = new Studio({
+    managementToken: opts.managementToken,
+    managementUrl: () => managementUrl,
+    gatewayUrl: () => gatewayUrl,
+    runtime: (e, d) => table.endpoints.get(e)?.deployments.get(d),
+    exists: (e, d) => table.endpoints.get(e)?.deployments.has(d) ?? false,
+    metrics,
+    logs: opts.studioLogs ?? dockerLogSource(),
+  });
+  // The studio shares the management listener (localhost by default): /studio/... is the page and its API.
+  const mg = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 60_000, headersTimeout: 15_000 }, (req, res) => {
+    if (req.url === "/studio" || req.url?.startsWith("/studio/")) studio.handle(req, res);
+    else management.handle(req, res);
+  });
   try {
     const ga = await gw.listen(opts.gatewayPort, opts.gatewayHost ?? "0.0.0.0");
     gatewayUrl = urlOf(ga);
     const ma = await listen(mg, opts.managementPort, opts.managementHost ?? "127.0.0.1");
+    managementUrl = urlOf(ma);
+    studio.start();
     // Jobs that were running before a restart resume here (their workers kept going meanwhile).
     batch.start();
     let closing: Promise<void> | undefined;
     return {
       gatewayUrl,
-      managementUrl: urlOf(ma),
+      managementUrl,
       close: () =>
         (closing ??= (async () => {
+          studio.stop();
           provisioner.stopAll();
           await batch.stop();
           await Promise.all([gw.close(30_000), closeServer(mg, 5_000)]);

@@ -165,6 +165,11 @@ export class GatewayMetrics {
     return s;
   }
 
+  /** Every endpoint/deployment pair's series (the studio's history samples them every 2 s). */
+  allSeries(): Iterable<RequestSeries> {
+    return this.requestSeries.values();
+  }
+
   /** modelplane_gateway_request_duration_seconds, read from the RequestSeries at scrape time. */
   private latencyHistogram(): SeriesHistogram {
     const h = new SeriesHistogram("modelplane_gateway_request_duration_seconds", "Time from request received to response sent", () => this.requestSeries.values());
