@@ -156,13 +156,16 @@ start_apiserver() {
   need_port kube-apiserver "$API_PORT"
   # --endpoint-reconciler-type=none: with a loopback advertise address the reconciler refuses
   # to start the server.
+  # WatchList=false: Debian's etcd 3.4 lacks RequestWatchProgress, so streaming lists kept ending
+  # mid-watch and kwok saw pod changes only on relists (a Job's last pod completed after minutes);
+  # refused up front, clients fall back to LIST+WATCH at once.
   launch kube-apiserver --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
     --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key" --client-ca-file "$p/ca.crt" \
     --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
     --service-account-issuer https://kubernetes.default.svc --service-cluster-ip-range "$SERVICE_CIDR" \
     --authorization-mode Node,RBAC --endpoint-reconciler-type none --allow-privileged=true \
-    --cert-dir "$DIR/kube-apiserver" --profiling=false
+    --cert-dir "$DIR/kube-apiserver" --profiling=false --feature-gates WatchList=false
   wait_for kube-apiserver 60 api_ready
 }
 start_controller_manager() {

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import execa from "execa";
 import { toolchainEnv, which } from "./toolchain-env";
+import { readStackFiles, tornStateFiles, type StateFile } from "./torn-state";
 
 export interface Check {
   name: string;
@@ -34,6 +35,8 @@ export interface DoctorDeps {
   /** Loads better-sqlite3 and opens an in-memory database; returns its SQLite version. */
   sqlite: () => string;
   nodeVersion: string;
+  /** The file backend's stack files (checkpoints, backups, sidecars). @default readStackFiles */
+  stackFiles?: (backendDir: string) => StateFile[];
 }
 
 const SETUP = "run `bash scripts/setup.sh` (it installs or builds what is missing)";
@@ -133,6 +136,17 @@ export async function doctorChecks(deps: DoctorDeps): Promise<Check[]> {
     const dir = fileURLToPath(backend.replace(/^file:\/\/(?!\/)/, "file:///"));
     const ok = deps.exists(dir);
     checks.push({ name: "pulumi backend", ok, required: true, detail: ok ? backend : `${backend}: ${dir} does not exist`, source: envSource("PULUMI_BACKEND_URL"), ...(ok ? {} : { fix: SETUP }) });
+    if (ok) {
+      const torn = tornStateFiles((deps.stackFiles ?? readStackFiles)(dir));
+      checks.push({
+        name: "stack state files",
+        ok: torn.length === 0,
+        required: true,
+        detail: torn.length === 0 ? "every checkpoint and sidecar parses" : `torn by an interrupted write (pulumi then fails "failed to load checkpoint: EOF"): ${torn.map((t) => t.file).join(", ")}`,
+        source: dir,
+        ...(torn.length === 0 ? {} : { fix: torn.map((t) => t.fix).join("; ") }),
+      });
+    }
   } else {
     checks.push({ name: "pulumi backend", ok: true, required: true, detail: backend, source: envSource("PULUMI_BACKEND_URL") });
   }

@@ -24,7 +24,9 @@ async function neutralResources(s: TestStack): Promise<string[]> {
   const r = await s.pulumi(["preview", "--json"]);
   const steps = (JSON.parse(String(r.stdout)) as { steps: { urn: string }[] }).steps;
   const neutral = /modelplane:(Endpoint|Deployment|Traffic|BatchEndpoint|BatchDeployment|Cluster|Defaults|DataAsset|index:[A-Za-z]+)$/;
-  return steps.map((x) => x.urn.split("::").slice(-2)).filter(([type]) => neutral.test(type!.split("$").pop()!)).map(([type, name]) => `${type!.split("$").pop()} ${name}`).sort();
+  // A dynamic resource's type is pulumi-nodejs:dynamic/modelplane:X; a parented one's, a$b$X.
+  const typeOf = (t: string) => t.split("$").pop()!.replace(/^pulumi-nodejs:dynamic\//, "");
+  return steps.map((x) => x.urn.split("::").slice(-2)).filter(([type]) => neutral.test(typeOf(type!))).map(([type, name]) => `${typeOf(type!)} ${name}`).sort();
 }
 
 before(async () => {

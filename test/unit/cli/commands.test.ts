@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -12,6 +12,7 @@ import { runInvoke } from "../../../src/cli/commands/invoke";
 import { runKeys } from "../../../src/cli/commands/keys";
 import { runToken } from "../../../src/cli/commands/token";
 import { readVersionsEnv, toolchainEnv } from "../../../src/cli/commands/toolchain-env";
+import { readStackFiles } from "../../../src/cli/commands/torn-state";
 import { buildProgram, runCli } from "../../../src/cli/main";
 import { startServer, type RunningServer } from "../../../src/server/main";
 
@@ -99,7 +100,7 @@ describe("CLI commands against an in-process modelplane server", () => {
   });
 
   it("registers every subcommand", () => {
-    assert.deepEqual(buildProgram().commands.map((c) => c.name()).sort(), ["batch", "doctor", "endpoints", "invoke", "jobs", "keys", "logs", "preview", "promote", "server", "stack", "token", "traffic", "validate", "verify"]);
+    assert.deepEqual(buildProgram().commands.map((c) => c.name()).sort(), ["batch", "doctor", "endpoints", "invoke", "jobs", "keys", "logs", "preview", "promote", "server", "stack", "studio", "token", "traffic", "validate", "verify"]);
   });
 
   describe("endpoints", () => {
@@ -276,6 +277,7 @@ describe("doctor (fake toolchain: no Docker, no Pulumi)", () => {
     exists: (p) => files.has(p),
     sqlite: () => "3.50.0",
     nodeVersion: "v20.19.0",
+    stackFiles: () => [],
     ...over,
   });
 
@@ -310,6 +312,7 @@ describe("doctor (fake toolchain: no Docker, no Pulumi)", () => {
         ["docker engine", true, "v20.10.24"],
         ["base image", true, "modelplane/base:bookworm, 187 MiB"],
         ["pulumi backend", true, "file:///repo/.state/backend"],
+        ["stack state files", true, "every checkpoint and sidecar parses"],
         ["passphrase file", true, "/repo/.state/passphrase"],
         ["better-sqlite3", true, "loads (SQLite 3.50.0)"],
       ],
@@ -333,6 +336,42 @@ describe("doctor (fake toolchain: no Docker, no Pulumi)", () => {
     assert.ok(lines.some((l) => /^ +fix: run `bash scripts\/setup.sh`/.test(l)));
     assert.ok(lines.some((l) => /^warn {2}passphrase file/.test(l)));
     assert.equal(lines.at(-1), "7 required piece(s) missing");
+  });
+  it("a checkpoint sidecar torn by a kill: FAIL naming the file, with the fix; a torn checkpoint: restore the .bak", async () => {
+    const dir = "/repo/.state/backend/.pulumi/stacks/modelplane";
+    const seen: string[] = [];
+    const torn = deps({
+      stackFiles: (backendDir) => {
+        seen.push(backendDir);
+        return [
+          { path: `${dir}/dev.json`, text: "{}" },
+          { path: `${dir}/dev.json.attrs`, text: "" },
+          { path: `${dir}/stage.json`, text: "{\"version\": 3, \"check" },
+          { path: `${dir}/stage.json.bak`, text: "{}" },
+        ];
+      },
+    });
+    const lines: string[] = [];
+    assert.equal(await runDoctor({}, torn, (l) => lines.push(l)), 1);
+    assert.deepEqual(seen, ["/repo/.state/backend"]);
+    const c = (await doctorChecks(torn)).find((x) => x.name === "stack state files")!;
+    assert.equal(c.ok, false);
+    assert.equal(c.detail, `torn by an interrupted write (pulumi then fails "failed to load checkpoint: EOF"): ${dir}/dev.json.attrs, ${dir}/stage.json`);
+    assert.equal(c.fix, `rm '${dir}/dev.json.attrs' (only metadata; the checkpoint beside it is read without it); cp '${dir}/stage.json.bak' '${dir}/stage.json' (the backend's previous checkpoint), then \`pulumi refresh\``);
+  });
+  it("readStackFiles reads checkpoints, backups and sidecars under .pulumi/stacks, and nothing else", () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), "mp-torn-"));
+    try {
+      const stacks = path.join(root, ".pulumi/stacks/proj");
+      mkdirSync(stacks, { recursive: true });
+      mkdirSync(path.join(root, ".pulumi/history"), { recursive: true });
+      for (const f of ["dev.json", "dev.json.attrs", "dev.json.bak", "dev.json.bak.attrs", "notes.txt"]) writeFileSync(path.join(stacks, f), "{}");
+      writeFileSync(path.join(root, ".pulumi/history/x.json"), "");
+      assert.deepEqual(readStackFiles(root).map((f) => path.basename(f.path)).sort(), ["dev.json", "dev.json.attrs", "dev.json.bak", "dev.json.bak.attrs"]);
+      assert.deepEqual(readStackFiles(path.join(root, "none")), []);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
   it("a different Pulumi version is shown next to the pin", async () => {
     const checks = await doctorChecks(deps({ run: answers({ "pulumi version": { exitCode: 0, stdout: "v3.100.0", stderr: "" } }) }));
