@@ -75,7 +75,7 @@ export class OnlineDeployment extends pulumi.ComponentResource {
         readiness_probe: spec.readiness_probe,
         liveness_probe: spec.liveness_probe,
         model_server: plan.modelServer,
-        spec: { model: spec.model?.name ?? path.basename(spec.model?.path ?? ""), instance_type: spec.instance_type, instance_count: spec.instance_count, tags: spec.tags },
+        spec: { model: spec.model?.name ?? path.basename(spec.model?.path ?? ""), instance_type: spec.instance_type, instance_count: spec.instance_count, tags: spec.tags, ...(spec.model?.version ? { model_version: spec.model.version } : {}), image: compute.image },
         // Docker: the containers whose logs explain a failed readiness. Kubernetes gates readiness itself.
         ...(compute.readinessOwner === "server" ? { containerNames: compute.objectNames } : { readiness_owner: "target" as const }),
         ...(cp.keepFailedInstances ? { keepFailedInstances: true } : {}),

@@ -88,6 +88,8 @@ export interface OnlineInstances {
    * (Kubernetes: the Deployment's probes and rollout, which Pulumi waits for).
    */
   readinessOwner: "server" | "target";
+  /** The image the instances run, tagged by its content hash (`<repository>:<hash>`). */
+  image: pulumi.Output<string>;
   /** The registration waits for these. */
   dependsOn: pulumi.Resource[];
 }

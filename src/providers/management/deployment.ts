@@ -145,12 +145,25 @@ async function cleanUpFailed(i: DeploymentInputs, names: string[], err: unknown)
   return e;
 }
 
+/** Spec fields shown by the studio that came after stacks existed. */
+const LATER_SPEC_FIELDS = ["image", "model_version"];
+
+/**
+ * The new inputs as the diff compares them: a registration recorded before LATER_SPEC_FIELDS is
+ * not updated for them alone (an old stack's `up` stays a no-op); the next real change carries them.
+ */
+export function specForDiff(olds: DeploymentInputs, news: DeploymentInputs): DeploymentInputs {
+  if (!olds.spec || !news.spec || "image" in olds.spec) return news;
+  const spec = Object.fromEntries(Object.entries(news.spec).filter(([k]) => !LATER_SPEC_FIELDS.includes(k)));
+  return { ...news, spec };
+}
+
 /** Only the identity of a deployment forces a replacement; instances, settings and spec update in place. */
 export const DEPLOYMENT_REPLACE_FIELDS = ["endpointName", "name"] as const;
 
 export const deploymentProvider: pulumi.dynamic.ResourceProvider<DeploymentInputs, DeploymentOutputs> = {
   async diff(_id, olds, news) {
-    return diffFields(olds, news, DEPLOYMENT_REPLACE_FIELDS, ["instances", "routes", "request_settings", "readiness_probe", "liveness_probe", "model_server", "spec", "managementUrl", "managementToken"]);
+    return diffFields(olds, specForDiff(olds, news), DEPLOYMENT_REPLACE_FIELDS, ["instances", "routes", "request_settings", "readiness_probe", "liveness_probe", "model_server", "spec", "managementUrl", "managementToken"]);
   },
   async create(inputs) {
     try {

@@ -58,5 +58,6 @@ export function dockerOnlineInstances(ctx: OnlineInstancesContext): OnlineInstan
     objectNames: pulumi.all(containers.map((c) => c.containerName)),
     dependsOn: containers,
     readinessOwner: "server",
+    image: image.imageRef,
   };
 }

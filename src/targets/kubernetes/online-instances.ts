@@ -118,5 +118,6 @@ export function kubernetesOnlineInstances(ctx: OnlineInstancesContext, scope: ()
     objectNames: pulumi.all([deployment.metadata.name]),
     dependsOn,
     readinessOwner: "target",
+    image: image.imageRef,
   };
 }

@@ -1,5 +1,5 @@
 import execa, { type ExecaReturnValue as Result } from "execa";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -62,5 +62,9 @@ export class TestStack {
     await rm(this.backendDir, { recursive: true, force: true });
     // Pulumi writes the stack's config file into the project's stackConfigDir.
     await rm(path.join(this.programDir, "stacks", `Pulumi.${this.stack}.yaml`), { force: true });
+    // A failed deployment's kept logs (one folder for every stack of the checkout): this stack's only.
+    const kept = path.join(process.env.MODELPLANE_STATE ?? path.join(REPO_ROOT, ".state"), "failed-instances");
+    const mine = (await readdir(kept).catch(() => [] as string[])).filter((f) => f.startsWith(`modelplane-${this.stack}-`));
+    await Promise.all(mine.map((f) => rm(path.join(kept, f), { force: true })));
   }
 }

@@ -255,7 +255,8 @@ test("6. a deployment whose init() raises fails the up with its log lines; traff
   assert.equal((await instances("broken")).length, 0, "the failed deployment's instance containers are removed");
   assert.match(String(r.all), /The failed instances were removed \(modelplane-.*-my-endpoint-broken-0-[0-9a-f]{8}\); their logs are kept in /);
   const logDir = /their logs are kept in (\S+) and shown/.exec(String(r.all))![1]!;
-  const kept = (await readdir(logDir)).filter((f) => f.includes("-my-endpoint-broken-0-"));
+  // The folder is the checkout's, shared by its stacks: this stack's files only.
+  const kept = (await readdir(logDir)).filter((f) => f.startsWith(`modelplane-${STACK}-`) && f.includes("-my-endpoint-broken-0-"));
   assert.equal(kept.length, 1, kept.join(", "));
   assert.match(await readFile(path.join(logDir, kept[0]!), "utf8"), /boom: the model file is corrupt/);
   // The next up recreates the removed instance (its diff sees it gone) and fails the same way, explained again.

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import execa from "execa";
 import { REPO_ROOT, TestStack } from "../harness/pulumi";
 import { freePort, removeByLabel } from "../harness/docker";
 import { latestRps, openStudio, overflowing, signIn, waitUntil, type StudioBrowser } from "./browser";
@@ -96,6 +97,12 @@ test("the detail page shows both deployments, the split, and the traffic sent wi
   await b.page.locator('tr[data-deployment="blue"]').waitFor();
   await b.page.locator('tr[data-deployment="green"]').waitFor();
   assert.equal(await b.page.locator("#traffic").getAttribute("data-traffic"), JSON.stringify({ blue: 90, green: 10 }));
+  // The image column: the content-hash tag, the full reference in its title, an image the engine has.
+  const image = b.page.locator('tr[data-deployment="blue"] td.image code');
+  assert.match((await image.textContent()) ?? "", /^[0-9a-f]{12}$/);
+  const ref = (await image.getAttribute("title")) ?? "";
+  assert.ok(ref.endsWith(`:${await image.textContent()}`), ref);
+  assert.equal((await execa("docker", ["image", "inspect", ref], { reject: false })).exitCode, 0, `docker has ${ref}`);
   const sentAt = Date.now();
   const load = (async () => {
     while (Date.now() - sentAt < 7000) {

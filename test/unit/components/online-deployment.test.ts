@@ -129,10 +129,12 @@ describe("OnlineDeployment (Pulumi mocks), standalone", () => {
       assert.deepEqual((c.inputs.binds as unknown[]).at(-1), { source: PROBE_BIN, target: "/opt/modelplane/bin/modelplane-probe", readOnly: true });
     }
   });
-  it("registration: probes and tags from the spec, model name, 3 instances", () => {
+  it("registration: probes and tags from the spec, model name and version, image tag, 3 instances", () => {
     const r = reveal(one(`${DYN}modelplane:Deployment`, "d-registration").inputs) as Record<string, unknown>;
     assert.deepEqual(r.readiness_probe, { initial_delay: 1, period: 2, timeout: 3, success_threshold: 1, failure_threshold: 4 });
-    assert.deepEqual(r.spec, { model: "sklearn", instance_type: "Standard_DS3_v2", instance_count: 3, tags: { team: "ml" } });
+    const img = reveal(one(`${DYN}modelplane:Image`, "d-image").inputs) as { stackRepository: string; fingerprint: string };
+    assert.equal(img.stackRepository, "modelplane-dev/custom-server-d");
+    assert.deepEqual(r.spec, { model: "sklearn", model_version: "2", instance_type: "Standard_DS3_v2", instance_count: 3, tags: { team: "ml" }, image: `${img.stackRepository}:${img.fingerprint.slice(0, 12)}` });
     assert.deepEqual((r.instances as { id: string }[]).map((x) => x.id), ["blue-0", "blue-1", "blue-2"]);
   });
   it("outputs", async () => {

@@ -145,6 +145,8 @@ describe("OnlineEndpoint (Pulumi mocks): dev-like endpoint, blue x1 + green x2",
       const names = Array.from({ length: spec.instance_count }, (_, i) => containerName(one(`${DYN}modelplane:DockerContainer`, `my-endpoint-${d}-${i}`).inputs as never));
       assert.equal(isSecret(r.inputs.managementToken), true);
       assert.deepEqual(r.additionalSecretOutputs, ["managementToken"]);
+      // The image is the Image resource's content-hash tag: its repository and its fingerprint's first 12.
+      const img = reveal(one(`${DYN}modelplane:Image`, `my-endpoint-${d}-image`).inputs) as { stackRepository: string; fingerprint: string };
       assert.deepEqual(reveal(r.inputs), {
         managementUrl: "http://127.0.0.1:18081",
         managementToken: MOCK_TOKEN,
@@ -156,7 +158,7 @@ describe("OnlineEndpoint (Pulumi mocks): dev-like endpoint, blue x1 + green x2",
         readiness_probe: { initial_delay: 10, period: 10, timeout: 2, success_threshold: 1, failure_threshold: 30 },
         liveness_probe: { initial_delay: 10, period: 10, timeout: 2, success_threshold: 1, failure_threshold: 30 },
         model_server: "azureml-inference-server-http",
-        spec: { model: "model", instance_type: "Standard_DS3_v2", instance_count: spec.instance_count, tags: {} },
+        spec: { model: "model", instance_type: "Standard_DS3_v2", instance_count: spec.instance_count, tags: {}, image: `${img.stackRepository}:${img.fingerprint.slice(0, 12)}` },
         containerNames: names,
       });
       // Depends on the server and on every one of its containers.

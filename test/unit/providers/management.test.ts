@@ -65,6 +65,14 @@ describe("deploymentProvider.diff and readinessBudgetSeconds", () => {
     ];
     for (const c of changes) assert.deepEqual(await diff(c), { changes: true, replaces: [] }, JSON.stringify(c));
   });
+  it("image and model_version new to a registration recorded without them are no change; once recorded, they are", async () => {
+    assert.deepEqual(await diff({ spec: { model: "model", image: "r:abc", model_version: "2" } }), { changes: false, replaces: [] });
+    assert.deepEqual(await diff({ spec: { model: "m2", image: "r:abc" } }), { changes: true, replaces: [] }, "another change still carries them");
+    const recorded = { ...olds, spec: { model: "model", image: "r:abc" } };
+    const d = (spec: Record<string, unknown>) => deploymentProvider.diff!("my-endpoint/blue", recorded as never, { ...recorded, spec });
+    assert.deepEqual(await d({ model: "model", image: "r:abc" }), { changes: false, replaces: [] });
+    assert.deepEqual(await d({ model: "model", image: "r:def" }), { changes: true, replaces: [] });
+  });
   it("containerNames alone is not a change (they follow the instances)", async () => {
     assert.deepEqual(await diff({ containerNames: ["c-9"] }), { changes: false, replaces: [] });
   });

@@ -268,7 +268,8 @@ function DeploymentsTable({ endpoint, rows }: { endpoint: string; rows: Deployme
                 {d.model ?? "—"}
                 {d.model_version ? `:${d.model_version}` : ""}
               </td>
-              <td>{d.image ? <code>{d.image.slice(0, 19)}</code> : "—"}</td>
+              {/* The tag is the content hash: the part worth comparing between deployments. */}
+              <td class="image">{d.image ? <code title={d.image}>{d.image.split(":").pop()}</code> : "—"}</td>
               <td class="num">
                 {d.instances.healthy}/{d.instances.total}
               </td>
