@@ -61,6 +61,7 @@ export class BatchDeployment extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const workers = cp.target.batchWorkers({ name, parent: this, stack, deployment: spec.name, imageRef: image.imageRef, binds: plan.binds.map((b) => ({ source: b.source, target: b.target })) });
     const s = spec.settings;
     this.registration = new BatchDeploymentResource(
       `${name}-registration`,
@@ -69,13 +70,14 @@ export class BatchDeployment extends pulumi.ComponentResource {
         managementToken: cp.managementToken,
         endpointName: args.endpointName,
         name: spec.name,
-        image: image.imageRef,
+        image: workers.image,
         cluster: args.cluster.clusterName,
         model_server: plan.modelServer,
         model_dir: plan.modelDir,
         ...(plan.codeDir !== undefined ? { code_dir: plan.codeDir } : {}),
         ...(plan.scoringScript !== undefined ? { scoring_script: plan.scoringScript } : {}),
-        binds: plan.binds.map((b) => ({ source: b.source, target: b.target })),
+        binds: workers.binds,
+        ...(workers.podVolumes ? { pod_volumes: workers.podVolumes } : {}),
         instance_count: spec.resources.instance_count,
         settings: {
           max_concurrency_per_instance: s.max_concurrency_per_instance,
@@ -97,7 +99,7 @@ export class BatchDeployment extends pulumi.ComponentResource {
           content_hash: fingerprint(plan.contentPaths).slice(0, 12),
         },
       },
-      { parent: this, dependsOn: [cp.server, args.cluster.registration] },
+      { parent: this, dependsOn: [cp.server, args.cluster.registration, ...workers.dependsOn] },
     );
     this.deploymentName = spec.name;
     this.provisioningState = this.registration.provisioningState;

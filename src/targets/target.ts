@@ -94,8 +94,33 @@ export interface OnlineInstances {
   dependsOn: pulumi.Resource[];
 }
 
+/** One batch deployment's worker content, as the BatchDeployment component asks a target for it. */
+export interface BatchWorkerContext {
+  name: string;
+  parent: pulumi.Resource;
+  stack: string;
+  deployment: string;
+  /** The image the stack built for its workers. */
+  imageRef: pulumi.Output<string>;
+  /** Host paths of code and model and where workers see them. */
+  binds: { source: string; target: string }[];
+}
+
+/** How the server's workers get a batch deployment's image, code and model. */
+export interface BatchWorkerContent {
+  /** The reference workers run (a pushed one when the target pulls from a registry). */
+  image: pulumi.Output<string>;
+  /** Host binds (Docker), or none. */
+  binds: { source: string; target: string }[];
+  /** ConfigMap volumes in place of the binds (Kubernetes). @default none */
+  podVolumes?: pulumi.Output<{ config_map: string; mount_path: string; sub_path?: string; items: { key: string; path: string }[] }[]>;
+  /** The registration waits for these. */
+  dependsOn: pulumi.Resource[];
+}
+
 export interface Target {
   readonly kind: TargetKind;
   controlPlane(ctx: ControlPlaneContext): ControlPlaneWorkload;
   onlineInstances(ctx: OnlineInstancesContext): OnlineInstances;
+  batchWorkers(ctx: BatchWorkerContext): BatchWorkerContent;
 }

@@ -36,7 +36,22 @@ import urllib.parse
 SERVER = os.environ.get("MODELPLANE_SERVER_URL", "http://modelplane-server:8081").rstrip("/")
 TOKEN = os.environ.get("MODELPLANE_WORKER_TOKEN", "")
 JOB = os.environ.get("MODELPLANE_JOB_ID", "")
-INSTANCE = os.environ.get("MODELPLANE_INSTANCE", "0")
+
+
+def _instance():
+    """This worker's instance: MODELPLANE_INSTANCE (Docker), or on Kubernetes its Indexed Job's
+    completion index looked up in MODELPLANE_INSTANCE_MAP (the instances that Job runs, in order)."""
+    named = os.environ.get("MODELPLANE_INSTANCE")
+    if named:
+        return named
+    index = os.environ.get("JOB_COMPLETION_INDEX")
+    mapping = [i for i in os.environ.get("MODELPLANE_INSTANCE_MAP", "").split(",") if i]
+    if index is not None and index.isdigit() and int(index) < len(mapping):
+        return mapping[int(index)]
+    return index or "0"
+
+
+INSTANCE = _instance()
 INSTANCE_ID = os.environ.get("MODELPLANE_INSTANCE_ID", "")
 INSTANCE_TOKEN = os.environ.get("MODELPLANE_INSTANCE_TOKEN", "")
 # How often a warm worker asks the server for its next job.

@@ -31,6 +31,8 @@ export interface BatchDeploymentInputs extends ManagementAccess {
   scoring_script?: string;
   /** Model and code, mounted read-only into each worker. */
   binds: { source: string; target: string }[];
+  /** Kubernetes: model and code as ConfigMap volumes of the worker pods (binds are then empty). @default none */
+  pod_volumes?: { config_map: string; mount_path: string; sub_path?: string; items: { key: string; path: string }[] }[];
   instance_count: number;
   settings: BatchJobSettings;
   environment_variables: Record<string, string>;
@@ -62,7 +64,7 @@ async function apply(i: BatchDeploymentInputs): Promise<BatchDeploymentOutputs> 
 }
 
 export const BATCH_DEPLOYMENT_REPLACE_FIELDS = ["endpointName", "name"] as const;
-const UPDATE_FIELDS = ["image", "cluster", "model_server", "model_dir", "code_dir", "scoring_script", "binds", "instance_count", "settings", "environment_variables", "spec", "managementUrl", "managementToken"] as const;
+const UPDATE_FIELDS = ["image", "cluster", "model_server", "model_dir", "code_dir", "scoring_script", "binds", "pod_volumes", "instance_count", "settings", "environment_variables", "spec", "managementUrl", "managementToken"] as const;
 
 export const batchDeploymentProvider: pulumi.dynamic.ResourceProvider<BatchDeploymentInputs, BatchDeploymentOutputs> = {
   async diff(_id, olds, news) {

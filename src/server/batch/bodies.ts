@@ -46,6 +46,17 @@ export const batchDeploymentBody = z.object({
     .optional(),
   python: absPath.optional(),
   binds: z.array(z.object({ source: absPath, target: absPath })).max(64).default([]),
+  pod_volumes: z
+    .array(
+      z.object({
+        config_map: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, "must be a ConfigMap name"),
+        mount_path: absPath,
+        sub_path: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a file name").optional(),
+        items: z.array(z.object({ key: z.string().regex(/^[A-Za-z0-9_.-]{1,253}$/, "must be a ConfigMap key"), path: z.string().min(1).max(1024).refine((v) => !v.startsWith("/") && !v.split("/").includes(".."), "must be a relative path inside the mount") })).max(10_000),
+      }),
+    )
+    .max(64)
+    .optional(),
   instance_count: int.min(1).max(1000).default(1),
   settings: settings.prefault({}),
   environment_variables: z.record(z.string(), z.string()).default({}),

@@ -22,6 +22,14 @@ export interface BatchOptions {
   imagePrefix: string;
   /** `host:ip` entries added to each worker's /etc/hosts. @default ["host.docker.internal:host-gateway"] */
   workerExtraHosts: string[];
+  /** What runs workers: Docker containers, or pods of Indexed Jobs. @default env MODELPLANE_TARGET or "docker" */
+  target: "docker" | "kubernetes";
+  /** Kubernetes: the namespace workers run in. @default env MODELPLANE_NAMESPACE or `modelplane-<stack>` */
+  namespace: string;
+  /** Kubernetes: the ConfigMap holding driver.py. @default env MODELPLANE_BATCH_DRIVER_CONFIGMAP or "modelplane-batch-driver" */
+  driverConfigMap: string;
+  /** Kubernetes: the server's state claim, whose `datastore` folder workers mount read-only. @default env MODELPLANE_STATE_CLAIM or "modelplane-state" */
+  stateClaim: string;
   /** Scheduler period. @default 500 */
   tickMs: number;
   /** Largest file an http(s) input may download. @default 1 GiB */
@@ -45,6 +53,10 @@ export function batchOptions(stateDir: string, given: Partial<BatchOptions> = {}
     workerServerUrl: (given.workerServerUrl ?? env.MODELPLANE_WORKER_SERVER_URL ?? "http://modelplane-server:8081").replace(/\/+$/, ""),
     imagePrefix: given.imagePrefix ?? env.MODELPLANE_IMAGE_PREFIX ?? `modelplane-${stack}/`,
     workerExtraHosts: given.workerExtraHosts ?? ["host.docker.internal:host-gateway"],
+    target: given.target ?? (env.MODELPLANE_TARGET === "kubernetes" ? "kubernetes" : "docker"),
+    namespace: given.namespace ?? env.MODELPLANE_NAMESPACE ?? `modelplane-${stack}`,
+    driverConfigMap: given.driverConfigMap ?? env.MODELPLANE_BATCH_DRIVER_CONFIGMAP ?? "modelplane-batch-driver",
+    stateClaim: given.stateClaim ?? env.MODELPLANE_STATE_CLAIM ?? "modelplane-state",
     tickMs: given.tickMs ?? 500,
     downloadLimitBytes: given.downloadLimitBytes ?? 1024 * 1024 * 1024,
   };

@@ -10,6 +10,9 @@ import type Docker from "dockerode";
 import { demuxDockerStream, dockerClient, isNotFound } from "../../providers/docker/client";
 import { WORKER_DATASTORE } from "./datastore";
 import type { BindMount } from "./types";
+import type { WorkerContainer, WorkerEngine, WorkerSpec } from "./workers";
+
+export type { WorkerContainer, WorkerSpec } from "./workers";
 
 export const WORKER_LABELS = {
   managed: "modelplane.managed",
@@ -43,35 +46,9 @@ export interface WorkerDockerOptions {
   docker?: () => Docker;
 }
 
-export interface WorkerSpec {
-  jobId: string;
-  endpoint: string;
-  deployment: string;
-  instance: number;
-  /** @default none (the container cannot be kept warm) */
-  instanceId?: string;
-  image: string;
-  python: string;
-  env: Record<string, string>;
-  binds: BindMount[];
-  hostInput?: BindMount;
-}
-
-export interface WorkerContainer {
-  id: string;
-  name: string;
-  jobId: string;
-  instance: number;
-  /** Its modelplane.instance-id label, when it has one. */
-  instanceId?: string;
-  /** running or created (about to run). */
-  alive: boolean;
-  state: string;
-}
-
 /** Why an image may not run as a worker, or undefined when it may. */
 export function imageProblem(image: string, prefix: string): string | undefined {
-  if (!prefix) return process.env.MODELPLANE_TARGET === "kubernetes" ? "batch jobs do not run on the kubernetes target in this version (its server starts no workers): invoke this endpoint on a stack whose modelplane:target is docker (docs/kubernetes.md, \"Not built yet\")" : "the server has no image prefix (MODELPLANE_IMAGE_PREFIX), so it starts no batch worker: run it as `pulumi up` deploys it (components/ControlPlane sets the prefix for stacks with batch endpoints)";
+  if (!prefix) return "the server has no image prefix (MODELPLANE_IMAGE_PREFIX), so it starts no batch worker: run it as `pulumi up` deploys it (components/ControlPlane sets the prefix for stacks with batch endpoints)";
   if (!image.startsWith(prefix) || image.includes("@") || /\s/.test(image)) return `image ${JSON.stringify(image)} is not under this stack's image prefix ${JSON.stringify(prefix)}; batch workers run only images the stack built`;
   return undefined;
 }
@@ -85,7 +62,11 @@ export function bindProblem(b: BindMount): string | undefined {
   return undefined;
 }
 
-export class WorkerDocker {
+export class WorkerDocker implements WorkerEngine {
+  readonly engineName = "the Docker engine";
+  readonly reachHint = "batch stacks mount /var/run/docker.sock into the server";
+  readonly keepsWarm = true;
+
   constructor(private readonly o: WorkerDockerOptions) {}
 
   private docker(): Docker {

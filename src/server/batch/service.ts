@@ -11,7 +11,7 @@ import { ApiError } from "../management/errors";
 import { jobInstances, planStarts } from "./capacity";
 import type { BatchOptions } from "./config";
 import type { Datastore } from "./datastore";
-import type { WorkerContainer, WorkerDocker } from "./docker-workers";
+import type { WorkerContainer, WorkerEngine, WorkerSpec } from "./workers";
 import { chunk, parseJobRequest } from "./inputs";
 import { expiredLeases, heldByInstance, jobProgress, leaseAnswer, maxAttempts, thresholdExceeded } from "./leases";
 import { appendWorkerLog, failedFiles, listOutputs, writeJson, writePredictions } from "./outputs";
@@ -26,7 +26,7 @@ export const DEFAULT_PYTHON = "/opt/venv/bin/python";
 export interface BatchServiceDeps {
   tables: BatchTables;
   datastore: Datastore;
-  workers: WorkerDocker;
+  workers: WorkerEngine;
   options: BatchOptions;
   /** Secret the worker tokens are derived from (persisted by the store). */
   workerSecret: Buffer;
@@ -353,9 +353,9 @@ export class BatchService {
         return;
       }
       this.dockerFailures++;
-      if (this.dockerFailures === 1) this.log(`cannot reach the Docker engine: ${(err as Error).message}`);
+      if (this.dockerFailures === 1) this.log(`cannot reach ${this.d.workers.engineName}: ${(err as Error).message}`);
       if (this.dockerFailures >= DOCKER_DOWN_TICKS) {
-        for (const job of jobs) this.windDown(job, "Failed", `the server cannot reach the Docker engine to run workers (${(err as Error).message}); batch stacks mount /var/run/docker.sock into the server`, 0);
+        for (const job of jobs) this.windDown(job, "Failed", `the server cannot reach ${this.d.workers.engineName} to run workers (${(err as Error).message}); ${this.d.workers.reachHint}`, 0);
       }
       return;
     }
@@ -451,7 +451,7 @@ export class BatchService {
     }
   }
 
-  private workerSpec(job: JobRecord, instance: number, instanceId: string): Parameters<WorkerDocker["launch"]>[0] {
+  private workerSpec(job: JobRecord, instance: number, instanceId: string): WorkerSpec {
     const dep = job.config.deployment;
     const s = job.config.settings;
     return {
@@ -463,6 +463,7 @@ export class BatchService {
       image: dep.image,
       python: dep.python ?? DEFAULT_PYTHON,
       binds: dep.binds,
+      ...(dep.pod_volumes ? { podVolumes: dep.pod_volumes } : {}),
       ...(job.config.input.hostMount ? { hostInput: job.config.input.hostMount } : {}),
       env: {
         ...job.config.environment_variables,
@@ -513,7 +514,7 @@ export class BatchService {
     const kept = new Set<string>();
     const cluster = this.d.tables.getCluster(job.cluster);
     const candidates = mine.filter((c) => c.alive && c.instanceId).sort((a, b) => a.instance - b.instance);
-    const n = cluster && jobNeutral(job.config) && this.d.tables.getDeployment(job.endpoint, job.deployment) ? warmToKeep(cluster.min_instances, this.warm.idle(job.cluster).length, candidates.length) : 0;
+    const n = cluster && this.d.workers.keepsWarm !== false && jobNeutral(job.config) && this.d.tables.getDeployment(job.endpoint, job.deployment) ? warmToKeep(cluster.min_instances, this.warm.idle(job.cluster).length, candidates.length) : 0;
     const fingerprint = warmFingerprint(job.config);
     const now = Date.now();
     for (const c of candidates.slice(0, n)) {

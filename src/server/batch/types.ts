@@ -21,6 +21,15 @@ export interface BindMount {
   target: string;
 }
 
+/** One ConfigMap mounted read-only in a worker pod where Docker would bind-mount a host path. */
+export interface PodVolume {
+  config_map: string;
+  mount_path: string;
+  /** A single file: mounted alone at mount_path. */
+  sub_path?: string;
+  items: { key: string; path: string }[];
+}
+
 /** What a batch deployment PUT carries (docs/batch-api.md). Nothing runs until a job does. */
 export interface BatchDeploymentConfig {
   image: string;
@@ -33,6 +42,8 @@ export interface BatchDeploymentConfig {
   /** The image's python with the environment. @default "/opt/venv/bin/python" */
   python?: string;
   binds: BindMount[];
+  /** Kubernetes: the deployment's code and model as ConfigMap volumes (in place of host binds). @default none */
+  pod_volumes?: PodVolume[];
   instance_count: number;
   settings: BatchSettings;
   environment_variables: Record<string, string>;

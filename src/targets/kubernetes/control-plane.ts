@@ -4,7 +4,11 @@
 // gateway and the management API.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { objectPrefix } from "../../providers/docker/names";
 import { PushedImage } from "../../providers/images/pushed-image";
+import { BATCH_DRIVER_DIR } from "../docker/batch-server";
 import { serverLimitFlags } from "../../server/limits";
 import { serverImage } from "../server-image";
 import type { ControlPlaneContext, ControlPlaneWorkload } from "../target";
@@ -18,9 +22,12 @@ const SERVER_ARGS = ["--state-dir", "/data", "--gateway-port", String(GATEWAY_PO
 /** What the server's ServiceAccount may do, in its own namespace only. */
 export const SERVER_RBAC_RULES = [
   { apiGroups: [""], resources: ["pods", "endpoints"], verbs: ["get", "list", "watch"] },
+  // Batch: a worker pod is removed once its log is kept.
+  { apiGroups: [""], resources: ["pods"], verbs: ["delete"] },
   { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
   { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch", "delete"] },
+  // Batch: an Indexed Job per job's start; suspended (patch) to stop it, deleted with its last pod.
+  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch", "patch", "delete"] },
 ];
 
 /** The objects later parts of the stack need: the provider and the namespace. */
@@ -68,6 +75,22 @@ export function kubernetesControlPlane(ctx: ControlPlaneContext, settings: Kuber
   );
   const token = new k8s.core.v1.Secret(`${name}-token-secret`, { metadata: meta(SERVER_NAMES.token), stringData: { token: ctx.managementToken } }, opts([namespace]));
 
+  // Batch: driver.py for the worker pods, and what the server needs to start them (docs/kubernetes.md).
+  let batchEnv: { name: string; value: pulumi.Input<string> }[] = [];
+  const batchDeps: pulumi.Resource[] = [];
+  if (ctx.batch) {
+    if ((ctx.batch.inputRoots ?? []).length > 0) throw new pulumi.ResourceError(`modelplane:batchInputRoots ${JSON.stringify(ctx.batch.inputRoots)}: host folders cannot be given to pods on the kubernetes target; register the input as a data asset or give an http(s) URL, and \`pulumi config rm modelplane:batchInputRoots\``, parent);
+    const driver = new k8s.core.v1.ConfigMap(`${name}-batch-driver`, { metadata: meta(SERVER_NAMES.batchDriver), data: { "driver.py": readFileSync(path.join(BATCH_DRIVER_DIR, "driver.py"), "utf8") } }, opts([namespace]));
+    batchDeps.push(driver);
+    const prefix = ctx.stackId.apply((id) => `${settings.imageRegistry ? `${settings.imageRegistry.replace(/\/+$/, "")}/` : ""}${objectPrefix(stack, id)}/`);
+    batchEnv = [
+      { name: "MODELPLANE_IMAGE_PREFIX", value: prefix },
+      // Workers reach the server in the cluster, whatever URL the Pulumi program uses.
+      { name: "MODELPLANE_WORKER_SERVER_URL", value: `http://${SERVER_NAMES.management}.${ns}.svc.cluster.local:${MANAGEMENT_PORT}` },
+      { name: "MODELPLANE_BATCH_DRIVER_CONFIGMAP", value: SERVER_NAMES.batchDriver },
+      { name: "MODELPLANE_STATE_CLAIM", value: SERVER_NAMES.state },
+    ];
+  }
   const image = serverImage(name, ctx);
   const ref = podImage(`${name}-image`, image.imageRef, settings.imageRegistry, parent);
   const svcHost = (svc: string) => `${svc}.${ns}.svc.cluster.local`;
@@ -101,6 +124,7 @@ export function kubernetesControlPlane(ctx: ControlPlaneContext, settings: Kuber
                   { name: "MODELPLANE_STACK_ID", value: ctx.stackId },
                   { name: "MODELPLANE_TARGET", value: "kubernetes" },
                   { name: "MODELPLANE_NAMESPACE", value: ns },
+                  ...batchEnv,
                 ],
                 ports: [
                   { name: "gateway", containerPort: GATEWAY_PORT },
@@ -117,7 +141,7 @@ export function kubernetesControlPlane(ctx: ControlPlaneContext, settings: Kuber
         },
       },
     },
-    opts([binding]),
+    opts([binding, ...batchDeps]),
   );
   const service = (part: string, svcName: string, port: number, targetPort: number, type: string, after: pulumi.Resource[]) =>
     new k8s.core.v1.Service(`${name}-${part}`, { metadata: meta(svcName), spec: { type, selector, ports: [{ name: part, port, targetPort }] } }, opts(after));

@@ -25,6 +25,7 @@ export const SERVER_NAMES = {
   server: "modelplane-server",
   gateway: "modelplane-gateway",
   management: "modelplane-management",
+  batchDriver: "modelplane-batch-driver",
 } as const;
 
 /** The Deployment and Service of one online deployment. */

@@ -1,38 +1,7 @@
 // Before anything is created: the API server answers with these credentials, and they may create
 // what the stack needs in its namespace. Each failure says what and how to fix it.
-import * as https from "node:https";
-import * as http from "node:http";
+import { kubeCall as call, type KubeAnswer as Answer } from "./api-call";
 import type { KubeConnection } from "./kubeconfig";
-
-interface Answer {
-  status: number;
-  body: string;
-}
-
-function call(c: KubeConnection, method: string, apiPath: string, body?: unknown, timeoutMs = 5000): Promise<Answer> {
-  const url = new URL(apiPath, c.server.endsWith("/") ? c.server : `${c.server}/`);
-  const data = body === undefined ? undefined : JSON.stringify(body);
-  const lib = url.protocol === "https:" ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = lib.request(
-      url,
-      {
-        method,
-        timeout: timeoutMs,
-        headers: { accept: "application/json", ...(data ? { "content-type": "application/json" } : {}), ...(c.token ? { authorization: `Bearer ${c.token}` } : {}) },
-        ...(url.protocol === "https:" ? { ca: c.ca, cert: c.cert, key: c.key, rejectUnauthorized: !c.insecureSkipTlsVerify } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (d: Buffer) => chunks.push(d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
-    req.on("error", reject);
-    req.end(data);
-  });
-}
 
 /** What the stack creates in its namespace: [group, resource] pairs. */
 export const NAMESPACED_NEEDS: readonly [string, string][] = [
