@@ -49,24 +49,25 @@ async function firstRender(): Promise<boolean> {
     for (let e = 0; e < 50; e++) {
       await h.mgmt("PUT", `/endpoints/ep-${e}`, { auth_mode: "key" });
       for (let d = 0; d < 3; d++) {
-        await h.mgmt("PUT", `/endpoints/ep-${e}/deployments/d${d}`, {
+        const put = await h.mgmt("PUT", `/endpoints/ep-${e}/deployments/dep-${d}`, {
           instances: [{ id: "i0", url: up.url }],
           routes: { scoring: "/score", readiness: "/", liveness: "/", swagger: "/swagger.json" },
           request_settings: { request_timeout_ms: 5000, max_concurrent_requests_per_instance: 10, max_queue_wait_ms: 500 },
           readiness_probe: probe,
           liveness_probe: probe,
         });
+        if (put.status >= 300) throw new Error(`PUT deployment dep-${d}: ${put.status} ${JSON.stringify(put.body)}`);
       }
     }
     for (let e = 0; e < 50; e++) {
       for (let d = 0; d < 3; d++) {
         for (;;) {
-          const r = await h.mgmt("GET", `/endpoints/ep-${e}/deployments/d${d}`);
+          const r = await h.mgmt("GET", `/endpoints/ep-${e}/deployments/dep-${d}`);
           if (r.body.provisioningState === "Succeeded") break;
           await new Promise((res) => setTimeout(res, 50));
         }
       }
-      await h.mgmt("PUT", `/endpoints/ep-${e}/traffic`, { traffic: { d0: 80, d1: 20, d2: 0 } });
+      await h.mgmt("PUT", `/endpoints/ep-${e}/traffic`, { traffic: { "dep-0": 80, "dep-1": 20, "dep-2": 0 } });
     }
     console.log("render: 50 endpoints x 3 deployments registered and Succeeded");
     const b = await openStudio();
@@ -83,7 +84,7 @@ async function firstRender(): Promise<boolean> {
         await b.page.goto("about:blank");
         t = Date.now();
         await b.page.goto(`${studio}#/endpoints/ep-${i}`);
-        await b.page.locator('tr[data-deployment="d2"]').waitFor();
+        await b.page.locator('tr[data-deployment="dep-2"]').waitFor();
         times.detail!.push(Date.now() - t);
       }
       const median = (xs: number[]) => [...xs].sort((a, c) => a - c)[Math.floor(xs.length / 2)]!;
