@@ -5,8 +5,24 @@ import { stackObjectNames } from "../providers/docker/names";
 import { fingerprint, StackImage } from "../providers/images/image";
 import type { ControlPlaneContext } from "./target";
 
-// What the server image runs: a change here means a new server image.
-const SERVER_SOURCES = ["src/server", "src/spec", "src/images/build.ts", "templates/server", "package-lock.json"];
+/**
+ * What the server image runs (its bundle's inputs outside src/server and src/spec listed one by
+ * one): a change here means a new server image.
+ */
+export const SERVER_SOURCES = [
+  "src/server",
+  "src/spec",
+  "src/images/build.ts",
+  "templates/server",
+  "package-lock.json",
+  // Batch workers: the Docker client and labels, and the Kubernetes API client.
+  "src/providers/docker/client.ts",
+  "src/providers/docker/labels.ts",
+  "src/targets/kubernetes/api-call.ts",
+  "src/targets/kubernetes/in-cluster.ts",
+  "src/targets/kubernetes/kubeconfig.ts",
+  "src/targets/kubernetes/names.ts",
+];
 const ROOT = path.resolve(__dirname, "../..");
 
 export function serverImage(name: string, ctx: ControlPlaneContext): StackImage {

@@ -13,12 +13,12 @@ import * as path from "node:path";
 import execa from "execa";
 import { REPO_ROOT, TestStack } from "../harness/pulumi";
 import { removeByLabel } from "../harness/docker";
+import { SERVER_SOURCES } from "../../../src/targets/server-image";
 
 const BEFORE_SEAM = "44dea94";
 const STACK = "it-seam";
 const BASE_IMAGE = process.env.MODELPLANE_BASE_IMAGE ?? "modelplane/base:bookworm";
-// What the server image is built from (src/targets/server-image.ts): taken from this tree for both ups.
-const SERVER_SOURCES = ["src/server", "src/spec", "src/images/build.ts", "templates/server", "package-lock.json"];
+// What the server image is built from (SERVER_SOURCES) is taken from this tree for both ups.
 // What the upgrade brings into the old checkout (the working tree, uncommitted changes included).
 const UPGRADE_PARTS = ["index.ts", "Pulumi.yaml", "package.json", "package-lock.json", "components", "src", "templates", "tools", "examples"];
 let work: string;
