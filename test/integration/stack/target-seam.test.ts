@@ -7,7 +7,7 @@
 // the comparison is of the move alone. Real Pulumi engine, real Docker.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { cp, mkdtemp, rm, symlink } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import execa from "execa";
@@ -43,6 +43,12 @@ before(async () => {
   await execa("git", ["worktree", "add", "--detach", oldDir, BEFORE_SEAM], { cwd: REPO_ROOT });
   await symlink(path.join(REPO_ROOT, "node_modules"), path.join(oldDir, "node_modules"));
   await overlay(SERVER_SOURCES);
+  // And the list itself: the old program fingerprints the server image over this tree's list too.
+  const oldControlPlane = path.join(oldDir, "components/control-plane.ts");
+  const text = await readFile(oldControlPlane, "utf8");
+  const patched = text.replace(/const SERVER_SOURCES = \[[^\]]*\];/, `const SERVER_SOURCES = ${JSON.stringify(SERVER_SOURCES)};`);
+  assert.notEqual(patched, text, `${oldControlPlane} has no SERVER_SOURCES list to align`);
+  await writeFile(oldControlPlane, patched);
   stack = await TestStack.create(oldDir, STACK, { "modelplane:baseImage": BASE_IMAGE, "modelplane:specDir": path.join(oldDir, "stacks/dev") }, oldDir);
 });
 
