@@ -122,13 +122,17 @@ test("up creates the namespace, the server, RBAC, Services and per deployment a 
   const role = await get("role", "modelplane-server");
   assert.deepEqual((role as unknown as { rules: unknown[] }).rules, [
     { apiGroups: [""], resources: ["pods", "endpoints"], verbs: ["get", "list", "watch"] },
+    { apiGroups: [""], resources: ["pods"], verbs: ["delete"] },
     { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
     { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-    { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch", "delete"] },
+    { apiGroups: ["batch"], resources: ["jobs"], verbs: ["create", "get", "list", "watch", "patch", "delete"] },
   ]);
   // The account may do what the rules say in its namespace, and nothing elsewhere.
   const can = async (verb: string, what: string, ns = NS) => (await cluster.kubectl(["auth", "can-i", verb, what, "-n", ns, `--as=system:serviceaccount:${NS}:modelplane-server`]).catch((e: Error) => e.message)).trim();
   assert.equal(await can("create", "jobs.batch"), "yes");
+  assert.equal(await can("patch", "jobs.batch"), "yes");
+  assert.equal(await can("delete", "pods"), "yes");
+  assert.match(await can("create", "pods"), /no/);
   assert.equal(await can("list", "pods"), "yes");
   assert.match(await can("create", "deployments.apps"), /no/);
   assert.match(await can("list", "pods", "default"), /no/);

@@ -114,3 +114,46 @@ test("no layout break at 390 px, and no console error on any page", async () => 
   assert.equal(b.urls.some((u) => u.includes(TOKEN)), false);
   assert.equal(h.logs.some((l) => l.includes(TOKEN)), false);
 });
+
+test("mirror on: the detail page charts mirror agreement; readable in dark and light, no break at 1280 px", async () => {
+  const t = await h.mgmt("PUT", "/endpoints/my-endpoint/traffic", { traffic: { blue: 100, green: 0 }, mirror_traffic: { green: 50 } });
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  await b.page.setViewportSize({ width: 1280, height: 900 });
+  await b.page.goto(`${studio}#/endpoints/my-endpoint`);
+  const sentAt = Date.now();
+  while (Date.now() - sentAt < 3000) {
+    assert.equal((await score(h.server.gatewayUrl, "my-endpoint", key)).status, 200);
+    await sleep(20);
+  }
+  await b.page.getByText("Mirror agreement").waitFor({ timeout: 5000 });
+  assert.deepEqual(await overflowing(b.page), [], "wider than 1280 px");
+  const colors = async (scheme: "dark" | "light") => {
+    await b.page.emulateMedia({ colorScheme: scheme });
+    // A string: the test is compiled without the DOM's types.
+    return (await b.page.evaluate("(() => { const s = getComputedStyle(document.body); return [s.backgroundColor, s.color]; })()")) as string[];
+  };
+  const [dark, light] = [await colors("dark"), await colors("light")];
+  assert.notDeepEqual(dark, light, "the page follows the color scheme");
+  assert.notEqual(dark[0], dark[1], "dark: text and background differ");
+  await b.screenshot("local-mirror");
+  assert.deepEqual(b.errors, []);
+});
+
+test("key regeneration asks for the endpoint's name; then the old key gets 401 and the new one scores", async () => {
+  await b.page.goto(`${studio}#/endpoints/my-endpoint`);
+  await b.page.getByRole("button", { name: "Regenerate a key…" }).click();
+  await b.page.getByLabel("Key", { exact: true }).selectOption("primary");
+  const submit = b.page.getByRole("button", { name: "Regenerate", exact: true });
+  assert.equal(await submit.isDisabled(), true, "not before the name is typed");
+  await b.page.getByLabel("Type the endpoint's name to confirm").fill("my-endpoint");
+  await submit.click();
+  const status = b.page.locator("form.confirm [role=status]");
+  await status.waitFor();
+  assert.match(await status.innerText(), /The primary key was regenerated/);
+  assert.equal((await score(h.server.gatewayUrl, "my-endpoint", key)).status, 401, "the old key");
+  const fresh = (await h.mgmt("POST", "/endpoints/my-endpoint/keys")).body.primaryKey as string;
+  assert.notEqual(fresh, key);
+  assert.equal((await score(h.server.gatewayUrl, "my-endpoint", fresh)).status, 200, "the new key");
+  key = fresh;
+  assert.deepEqual(b.errors, []);
+});
