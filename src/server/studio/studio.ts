@@ -354,7 +354,8 @@ export class Studio {
   private async jobs(e: string, rest: string): Promise<Json> {
     const ep = await this.mgmtOk("GET", `/endpoints/${e}`);
     if (ep.kind !== "batch") throw new StudioError(409, `endpoint '${e}' is an online endpoint; jobs run on batch endpoints`);
-    const token = await this.credential(e, "aml_token");
+    // A batch endpoint may use keys as well as tokens: the credential its auth mode takes.
+    const token = await this.credential(e, String(ep.auth_mode));
     const r = await fetch(`${this.deps.gatewayUrl()}/endpoints/${e}/jobs${rest}`, { headers: { authorization: `Bearer ${token}` } });
     const body = (await r.json()) as Json;
     if (!r.ok) throw new StudioError(r.status, String((body.error as Json | undefined)?.message ?? `gateway answered ${r.status}`));
@@ -362,7 +363,8 @@ export class Studio {
   }
 
   private async jobOutput(res: ServerResponse, e: string, id: string, file: string[]): Promise<void> {
-    const token = await this.credential(e, "aml_token");
+    const ep = await this.mgmtOk("GET", `/endpoints/${e}`);
+    const token = await this.credential(e, String(ep.auth_mode));
     const r = await fetch(`${this.deps.gatewayUrl()}/endpoints/${e}/jobs/${encodeURIComponent(id)}/outputs/${file.map(encodeURIComponent).join("/")}`, { headers: { authorization: `Bearer ${token}` } });
     const body = Buffer.from(await r.arrayBuffer());
     if (!r.ok) throw new StudioError(r.status, `the job's output ${file.join("/")} could not be read (gateway answered ${r.status})`);

@@ -142,7 +142,7 @@ test("mirror on: the detail page charts mirror agreement; readable in dark and l
 test("key regeneration asks for the endpoint's name; then the old key gets 401 and the new one scores", async () => {
   await b.page.goto(`${studio}#/endpoints/my-endpoint`);
   await b.page.getByRole("button", { name: "Regenerate a key…" }).click();
-  await b.page.getByLabel("Key", { exact: true }).selectOption("primary");
+  await b.page.locator("form.confirm select").selectOption("primary");
   const submit = b.page.getByRole("button", { name: "Regenerate", exact: true });
   assert.equal(await submit.isDisabled(), true, "not before the name is typed");
   await b.page.getByLabel("Type the endpoint's name to confirm").fill("my-endpoint");
