@@ -15,6 +15,9 @@ export const SERVER_SOURCES = [
   "src/images/build.ts",
   "templates/server",
   "package-lock.json",
+  // What src/spec/target-support.ts reads of the server plans.
+  "src/servers/custom.ts",
+  "src/servers/gpu.ts",
   // Batch workers: the Docker client and labels, and the Kubernetes API client.
   "src/providers/docker/client.ts",
   "src/providers/docker/labels.ts",

@@ -85,7 +85,22 @@ describe("ControlPlane (Pulumi mocks)", () => {
     assert.deepEqual(t.additionalSecretOutputs, ["value"]);
   });
   it("server image: fingerprint over the server sources, base image and node version", () => {
-    const sources = ["src/server", "src/spec", "src/images/build.ts", "templates/server", "package-lock.json"].map((p) => path.join(REPO_ROOT, p));
+    // Every input of the server's bundle: its folders, and the files it takes from elsewhere (batch workers' Docker and Kubernetes clients).
+    const sources = [
+      "src/server",
+      "src/spec",
+      "src/images/build.ts",
+      "templates/server",
+      "package-lock.json",
+      "src/servers/custom.ts",
+      "src/servers/gpu.ts",
+      "src/providers/docker/client.ts",
+      "src/providers/docker/labels.ts",
+      "src/targets/kubernetes/api-call.ts",
+      "src/targets/kubernetes/in-cluster.ts",
+      "src/targets/kubernetes/kubeconfig.ts",
+      "src/targets/kubernetes/names.ts",
+    ].map((p) => path.join(REPO_ROOT, p));
     assert.deepEqual(one(`${DYN}modelplane:Image`, "cp-image").inputs, {
       kind: "modelplane-server",
       baseImage: "modelplane/base:bookworm",
