@@ -17,8 +17,10 @@ bash scripts/toolchain/pulumi.sh
 # The kubernetes target's toolchain: for its users (MODELPLANE_KUBERNETES=1) and the test line.
 # Cold it builds for ~45 min on 2 cores (control plane ~25, provider plugin ~25), then it is cached.
 if [ "${MODELPLANE_KUBERNETES:-0}" = 1 ] || [ "${MODELPLANE_TEST_TOOLS:-0}" = 1 ]; then
-  step "Kubernetes control plane (kube-apiserver, controller manager, scheduler, kubectl, kwok, etcd)"
+  step "Kubernetes control plane (kube-apiserver, controller manager, scheduler, kubectl, kubelet, kwok, etcd)"
   bash scripts/toolchain/kubernetes-binaries.sh
+  step "Kubernetes node (kubelet, containerd 2, runc with seccomp, CNI plugins)"
+  bash scripts/toolchain/kubernetes-node.sh
   step "Kubernetes provider plugin"
   bash scripts/toolchain/kubernetes-plugin.sh
 fi

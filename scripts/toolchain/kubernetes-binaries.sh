@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure a Kubernetes control plane that runs on loopback is available (scripts/kubernetes/
-# cluster.sh starts it): kube-apiserver, kube-controller-manager, kube-scheduler and kubectl
+# cluster.sh starts it): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kubelet
 # v1.37.2 and kwok v0.8.0 (fake nodes) in $MODELPLANE_CACHE/toolchain/kubernetes-v1.37.2/bin,
 # kwok's stage files next to them, and Debian's etcd-server.
 # Why build: no cluster image or release binary is reachable here (registries only), and Debian
@@ -15,7 +15,7 @@ KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 case "$VERSION" in v1.*.*) ;; *) echo "error: KUBERNETES_VERSION=$VERSION is not of the form v1.MINOR.PATCH" >&2; exit 1 ;; esac
 MINOR=${VERSION#v1.}; MINOR=${MINOR%%.*}
 STAGING_VERSION=v0.${VERSION#v1.} # k8s.io/api etc. are tagged v0.37.2 for v1.37.2
-CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
 TOOL_DIR=$MODELPLANE_CACHE/toolchain/kubernetes-$VERSION
 OUT_DIR=$TOOL_DIR/bin
 STAGES=$TOOL_DIR/kwok-stages

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# A real Kubernetes node beside the loopback control plane (cluster.sh): containerd 2 and a kubelet
+# that run pods for real, with Debian's CNI bridge plugin (pod IPs on 10.88.0.0/16, routed from
+# this host). Built by scripts/toolchain/kubernetes-node.sh. The cluster must be started first.
+# Usage: node.sh start|stop|status|import IMAGE...
+#   start   starts containerd and the kubelet (idempotent); the node registers as $NODE_NAME, Ready
+#   stop    stops the kubelet, kills every pod container it ran, stops containerd, deletes the Node
+#   import  copies images from the local Docker engine into the node's containerd (there is no
+#           registry here: pods use the local tags with imagePullPolicy IfNotPresent)
+# No kube-proxy and no cluster DNS run: pods are reached at their IPs from this host, and Service
+# names resolve only for programs that bring their own (docs/kubernetes.md, "A real node").
+set -euo pipefail
+. "$(dirname "$0")/../env.sh"
+
+VERSION=${KUBERNETES_VERSION:-v1.37.2}
+TOOL_DIR=$MODELPLANE_CACHE/toolchain/kubernetes-$VERSION
+NODE_BIN=$TOOL_DIR/node-bin
+KUBELET=$TOOL_DIR/bin/kubelet
+DIR=${MODELPLANE_KUBE_DIR:-$MODELPLANE_STATE/kubernetes}
+NODE_DIR=$DIR/node
+NODE_NAME=${MODELPLANE_KUBE_REAL_NODE:-real-node-0}
+# containerd's socket path must stay under the 108-byte limit of a unix socket.
+RUN=/run/modelplane-node-$(printf '%s' "$DIR" | sha256sum | cut -c1-8)
+SOCK=$RUN/containerd.sock
+KUBELET_PORT=${MODELPLANE_KUBE_KUBELET_PORT:-20250}
+KUBELET_HEALTHZ_PORT=${MODELPLANE_KUBE_KUBELET_HEALTHZ_PORT:-20248}
+POD_SUBNET=10.88.0.0/16
+BRIDGE=mp-cni0
+PAUSE_IMAGE=docker.io/modelplane/pause:local
+
+die() { echo "error: $*" >&2; exit 1; }
+say() { echo "  kubernetes node: $*"; }
+pid_of() { cat "$NODE_DIR/$1.pid" 2>/dev/null || true; }
+running() {
+  local pid exe want
+  pid=$(pid_of "$1"); [ -n "$pid" ] || return 1
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+  case "$1" in kubelet) want=$KUBELET ;; *) want=$NODE_BIN/$1 ;; esac
+  [ "${exe% (deleted)}" = "$(readlink -f "$want")" ]
+}
+ctr_() { "$NODE_BIN/ctr" -a "$SOCK" -n k8s.io "$@" 2> >(grep -v DEPRECATION >&2); }
+kubectl_() { "$TOOL_DIR/bin/kubectl" --kubeconfig "$DIR/kubeconfig" "$@"; }
+launch() { # NAME BINARY ARGS...
+  local name=$1 bin=$2; shift 2
+  echo "--- $(date -u +%FT%TZ) start" >> "$NODE_DIR/logs/$name.log"
+  PATH=$NODE_BIN:$PATH setsid sh -c 'echo $$ > "$0"; exec "$@"' "$NODE_DIR/$name.pid" "$bin" "$@" \
+    </dev/null >>"$NODE_DIR/logs/$name.log" 2>&1 &
+  local i
+  for i in $(seq 1 100); do running "$name" && return 0; sleep 0.05; done
+  tail -n 15 "$NODE_DIR/logs/$name.log" >&2; die "$name did not start (log: $NODE_DIR/logs/$name.log)"
+}
+
+configs() {
+  mkdir -p "$NODE_DIR/logs" "$NODE_DIR/cni" "$RUN"
+  # restrict_oom_score_adj: the kubelet asks for oom_score_adj -998 for sandboxes, which needs
+  # CAP_SYS_RESOURCE; this VM's root lacks it, and runc then fails every sandbox.
+  cat > "$NODE_DIR/containerd.toml" <<TOML
+version = 3
+root = "$NODE_DIR/containerd"
+state = "$RUN/state"
+[grpc]
+  address = "$SOCK"
+[ttrpc]
+  address = "$SOCK.ttrpc"
+[plugins.'io.containerd.cri.v1.images']
+  snapshotter = "overlayfs"
+  [plugins.'io.containerd.cri.v1.images'.pinned_images]
+    sandbox = "$PAUSE_IMAGE"
+[plugins.'io.containerd.cri.v1.runtime']
+  restrict_oom_score_adj = true
+  [plugins.'io.containerd.cri.v1.runtime'.containerd]
+    default_runtime_name = "runc"
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+        BinaryName = "$NODE_BIN/runc"
+        SystemdCgroup = false
+  [plugins.'io.containerd.cri.v1.runtime'.cni]
+    bin_dirs = ["/usr/lib/cni"]
+    conf_dir = "$NODE_DIR/cni"
+TOML
+  cat > "$NODE_DIR/cni/10-modelplane.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "modelplane-pods", "plugins": [
+  {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_SUBNET"}]], "routes": [{"dst": "0.0.0.0/0"}],
+            "dataDir": "$NODE_DIR/cni-ipam"}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+JSON
+  # cgroup v1 here (kubelet 1.35+ refuses it unless told), cgroupfs as Docker uses, no swap check.
+  cat > "$NODE_DIR/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+failCgroupV1: false
+cgroupDriver: cgroupfs
+failSwapOn: false
+containerRuntimeEndpoint: unix://$SOCK
+authentication: {anonymous: {enabled: false}, webhook: {enabled: false}, x509: {clientCAFile: "$DIR/pki/ca.crt"}}
+authorization: {mode: AlwaysAllow}
+address: 127.0.0.1
+port: $KUBELET_PORT
+readOnlyPort: 0
+healthzPort: $KUBELET_HEALTHZ_PORT
+enforceNodeAllocatable: []
+localStorageCapacityIsolation: false
+evictionHard: {"memory.available": "200Mi"}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+resolvConf: /etc/resolv.conf
+YAML
+  local p=$DIR/pki
+  if [ ! -s "$p/node-$NODE_NAME.crt" ]; then
+    # The Node authorizer's identity: the kubelet may read only its own pods' secrets and configmaps.
+    openssl req -newkey rsa:2048 -nodes -subj "/O=system:nodes/CN=system:node:$NODE_NAME" -keyout "$p/node-$NODE_NAME.key" -out "$p/node.csr" 2>/dev/null \
+      && openssl x509 -req -in "$p/node.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 -extfile "$p/client.ext" -out "$p/node-$NODE_NAME.crt" 2>/dev/null \
+      || die "openssl could not sign the node's certificate in $p"
+    rm -f "$p/node.csr"
+  fi
+  local server
+  server=$(sed -n 's/^    server: //p' "$DIR/kubeconfig" | head -n1)
+  (umask 077; cat > "$NODE_DIR/kubelet.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "$server", certificate-authority-data: $(base64 -w0 "$p/ca.crt")}}]
+users: [{name: node, user: {client-certificate-data: $(base64 -w0 "$p/node-$NODE_NAME.crt"), client-key-data: $(base64 -w0 "$p/node-$NODE_NAME.key")}}]
+contexts: [{name: local, context: {cluster: local, user: node}}]
+current-context: local
+KC
+  )
+}
+
+import_images() { # IMAGE...
+  local img
+  for img in "$@"; do
+    docker image inspect "$img" >/dev/null 2>&1 || die "no image $img in the local Docker engine"
+    docker save "$img" | ctr_ images import --local - >/dev/null || die "could not import $img into the node's containerd"
+    say "imported $img"
+  done
+}
+
+start() {
+  for c in runc containerd containerd-shim-runc-v2 ctr pause; do
+    [ -x "$NODE_BIN/$c" ] || die "no $NODE_BIN/$c: build the node first (bash scripts/toolchain/kubernetes-node.sh)"
+  done
+  [ -x "$KUBELET" ] || die "no $KUBELET: build it (bash scripts/toolchain/kubernetes-binaries.sh)"
+  [ -s "$DIR/kubeconfig" ] && kubectl_ get --raw /readyz >/dev/null 2>&1 || die "the control plane is not running: bash scripts/kubernetes/cluster.sh start"
+  configs
+  local t=$SECONDS
+  if running containerd; then say "containerd: already running (pid $(pid_of containerd))"; else
+    say "starting containerd..."
+    launch containerd "$NODE_BIN/containerd" --config "$NODE_DIR/containerd.toml"
+    local i; for i in $(seq 1 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
+    ctr_ version >/dev/null 2>&1 || { tail -n 15 "$NODE_DIR/logs/containerd.log" >&2; die "containerd does not answer on $SOCK"; }
+  fi
+  if ! ctr_ images ls -q | grep -qx "$PAUSE_IMAGE"; then
+    # The sandbox image, built here from the static pause binary (FROM scratch).
+    local ctx; ctx=$(mktemp -d)
+    cp "$NODE_BIN/pause" "$ctx/pause"; printf 'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n' > "$ctx/Dockerfile"
+    docker build -q -t "${PAUSE_IMAGE#docker.io/}" "$ctx" >/dev/null || die "docker could not build the pause image"
+    rm -rf "$ctx"
+    import_images "${PAUSE_IMAGE#docker.io/}"
+  fi
+  if running kubelet; then say "kubelet: already running (pid $(pid_of kubelet))"; else
+    say "starting the kubelet as node $NODE_NAME..."
+    launch kubelet "$KUBELET" --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$NODE_DIR/kubelet.kubeconfig" \
+      --root-dir "$NODE_DIR/kubelet" --hostname-override "$NODE_NAME" --node-ip 127.0.0.1 --v=1
+  fi
+  # `kubectl wait` fails at once on a Node that is not registered yet: wait for it to exist first.
+  local n
+  for n in $(seq 1 180); do kubectl_ get node "$NODE_NAME" >/dev/null 2>&1 && break; running kubelet || break; sleep 0.5; done
+  kubectl_ wait --for=condition=Ready --timeout=90s "node/$NODE_NAME" >/dev/null 2>&1 \
+    || { tail -n 20 "$NODE_DIR/logs/kubelet.log" >&2; die "node $NODE_NAME was not Ready in 90 s (kubelet log above: $NODE_DIR/logs/kubelet.log)"; }
+  say "node $NODE_NAME Ready in $((SECONDS - t)) s (pods on $POD_SUBNET)"
+}
+
+stop() {
+  mkdir -p "$NODE_DIR/logs"
+  local pid i c
+  if running kubelet; then
+    pid=$(pid_of kubelet); kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do running kubelet || break; sleep 0.1; done
+    running kubelet && kill -KILL "$pid" 2>/dev/null || true
+    say "stopped the kubelet (pid $pid)"
+  fi
+  if running containerd; then
+    # Every container the kubelet ran: their tasks, then the containers (and their snapshots).
+    for c in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s KILL "$c" >/dev/null 2>&1 || true; done
+    sleep 0.5
+    for c in $(ctr_ containers ls -q 2>/dev/null); do ctr_ tasks rm -f "$c" >/dev/null 2>&1 || true; ctr_ containers rm "$c" >/dev/null 2>&1 || true; done
+    pid=$(pid_of containerd); kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do running containerd || break; sleep 0.1; done
+    running containerd && kill -KILL "$pid" 2>/dev/null || true
+    say "stopped containerd (pid $pid) and the pods' containers"
+  fi
+  pkill -f "containerd-shim-runc-v2 .*-address $SOCK" 2>/dev/null || true
+  # Pod volumes and network namespaces the kubelet and CNI left mounted.
+  grep -o " $NODE_DIR/kubelet[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  ip link delete "$BRIDGE" 2>/dev/null || true
+  rm -rf "$NODE_DIR/cni-ipam"
+  rm -f "$NODE_DIR/kubelet.pid" "$NODE_DIR/containerd.pid"
+  [ -s "$DIR/kubeconfig" ] && kubectl_ delete node "$NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+}
+
+status() {
+  local ok=0 c
+  for c in containerd kubelet; do
+    if running "$c"; then echo "  $c: running (pid $(pid_of "$c"))"; else echo "  $c: stopped"; ok=1; fi
+  done
+  return "$ok"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  import) shift; [ $# -gt 0 ] || die "usage: $0 import IMAGE..."; import_images "$@" ;;
+  *) die "usage: $0 start|stop|status|import IMAGE..." ;;
+esac
