@@ -1,6 +1,7 @@
 import execa from "execa";
 import * as path from "node:path";
-import { REPO_ROOT } from "./pulumi";
+import { REPO_ROOT, TestStack } from "./pulumi";
+import { freePort } from "./docker";
 
 /** scripts/kubernetes/cluster.sh: the loopback control plane with kwok nodes. */
 export const CLUSTER_SCRIPT = path.join(REPO_ROOT, "scripts/kubernetes/cluster.sh");
@@ -66,4 +67,46 @@ export async function startCluster(): Promise<Cluster> {
       if (r.exitCode !== 0) throw new Error(`${CLUSTER_SCRIPT} stop failed (exit ${r.exitCode}):\n${r.all}`);
     },
   };
+}
+
+/** A modelplane server on loopback, standing in for the in-cluster one kwok cannot run. */
+export interface StandInServer {
+  process: execa.ExecaChildProcess;
+  managementUrl: string;
+  gatewayUrl: string;
+}
+
+/**
+ * Starts `src/server/run.ts` with its state in `stateDir` on free loopback ports and waits for
+ * /healthz; `env` adds to MODELPLANE_MANAGEMENT_TOKEN=token.
+ */
+export async function startStandInServer(stateDir: string, token: string, env: Record<string, string> = {}): Promise<StandInServer> {
+  const [mport, gport] = [await freePort(), await freePort()];
+  const managementUrl = `http://127.0.0.1:${mport}`;
+  const proc = execa("node", ["--import", "tsx", "src/server/run.ts", "--state-dir", stateDir, "--gateway-port", String(gport), "--gateway-host", "127.0.0.1", "--management-port", String(mport)], {
+    cwd: REPO_ROOT,
+    env: { MODELPLANE_MANAGEMENT_TOKEN: token, ...env },
+    all: true,
+  });
+  for (let i = 0; ; i++) {
+    if (await fetch(`${managementUrl}/healthz`).then((r) => r.ok).catch(() => false)) break;
+    if (i > 100 || proc.exitCode !== null) {
+      proc.kill("SIGKILL");
+      throw new Error(`the stand-in server (state ${stateDir}) did not answer ${managementUrl}/healthz in 20 s`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { process: proc, managementUrl, gatewayUrl: `http://127.0.0.1:${gport}` };
+}
+
+/** A stack with modelplane:target kubernetes on `cluster`, its management API the stand-in's. */
+export async function kubernetesStack(name: string, cluster: Cluster, server: StandInServer, token: string, config: Record<string, string>): Promise<TestStack> {
+  const stack = await TestStack.create(REPO_ROOT, name, {
+    "modelplane:target": "kubernetes",
+    "modelplane:kubeconfig": cluster.kubeconfig,
+    "modelplane:managementUrl": server.managementUrl,
+    ...config,
+  });
+  await stack.pulumi(["config", "set", "--secret", "modelplane:managementToken", token]);
+  return stack;
 }

@@ -16,11 +16,9 @@ import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
-import execa from "execa";
-import { REPO_ROOT, TestStack } from "../harness/pulumi";
-import { freePort } from "../harness/docker";
+import { REPO_ROOT, type TestStack } from "../harness/pulumi";
 import { capture } from "../harness/batch-stack";
-import { startCluster, type Cluster } from "../harness/kubernetes";
+import { kubernetesStack, startCluster, startStandInServer, type Cluster, type StandInServer } from "../harness/kubernetes";
 import { runBatchInvoke } from "../../../src/cli/commands/batch";
 
 const STACK = "it-k8s-batch";
@@ -33,7 +31,7 @@ const TOKEN = randomBytes(24).toString("hex");
 let cluster: Cluster;
 let work: string;
 let stack: TestStack | undefined;
-let server: execa.ExecaChildProcess | undefined;
+let server: StandInServer | undefined;
 let managementUrl: string;
 let gatewayUrl: string;
 let serverLog = "";
@@ -73,47 +71,32 @@ before(async () => {
   await cluster.kubectl(["apply", "-f", "-"], {
     input: JSON.stringify({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: PV }, spec: { storageClassName: "modelplane-kwok-batch", capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], hostPath: { path: path.join(work, "pv") }, persistentVolumeReclaimPolicy: "Delete" } }),
   });
-  const [mport, gport] = [await freePort(), await freePort()];
-  managementUrl = `http://127.0.0.1:${mport}`;
-  gatewayUrl = `http://127.0.0.1:${gport}`;
-  server = execa("node", ["--import", "tsx", "src/server/run.ts", "--state-dir", path.join(work, "server"), "--gateway-port", String(gport), "--gateway-host", "127.0.0.1", "--management-port", String(mport)], {
-    cwd: REPO_ROOT,
-    env: {
-      MODELPLANE_MANAGEMENT_TOKEN: TOKEN,
-      MODELPLANE_STACK: STACK,
-      // What the in-cluster server gets from its Deployment (read back and compared below), but the
-      // stack's identity, unknown before the first up: the prefix without it still admits only this stack's images.
-      MODELPLANE_TARGET: "kubernetes",
-      MODELPLANE_NAMESPACE: NS,
-      MODELPLANE_IMAGE_PREFIX: `modelplane-${STACK}-`,
-      MODELPLANE_WORKER_SERVER_URL: `http://modelplane-management.${NS}.svc.cluster.local:8081`,
-      MODELPLANE_BATCH_DRIVER_CONFIGMAP: "modelplane-batch-driver",
-      MODELPLANE_STATE_CLAIM: "modelplane-state",
-      KUBECONFIG: cluster.kubeconfig,
-    },
-    all: true,
+  server = await startStandInServer(path.join(work, "server"), TOKEN, {
+    MODELPLANE_STACK: STACK,
+    // What the in-cluster server gets from its Deployment (read back and compared below), but the
+    // stack's identity, unknown before the first up: the prefix without it still admits only this stack's images.
+    MODELPLANE_TARGET: "kubernetes",
+    MODELPLANE_NAMESPACE: NS,
+    MODELPLANE_IMAGE_PREFIX: `modelplane-${STACK}-`,
+    MODELPLANE_WORKER_SERVER_URL: `http://modelplane-management.${NS}.svc.cluster.local:8081`,
+    MODELPLANE_BATCH_DRIVER_CONFIGMAP: "modelplane-batch-driver",
+    MODELPLANE_STATE_CLAIM: "modelplane-state",
+    KUBECONFIG: cluster.kubeconfig,
   });
-  server.all?.on("data", (d: Buffer) => (serverLog += d.toString()));
-  for (let i = 0; ; i++) {
-    if (await fetch(`${managementUrl}/healthz`).then((r) => r.ok).catch(() => false)) break;
-    if (i > 100) throw new Error("the stand-in server did not answer /healthz");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  stack = await TestStack.create(REPO_ROOT, STACK, {
-    "modelplane:target": "kubernetes",
-    "modelplane:kubeconfig": cluster.kubeconfig,
+  managementUrl = server.managementUrl;
+  gatewayUrl = server.gatewayUrl;
+  server.process.all?.on("data", (d: Buffer) => (serverLog += d.toString()));
+  stack = await kubernetesStack(STACK, cluster, server, TOKEN, {
     "modelplane:storageClass": "modelplane-kwok-batch",
-    "modelplane:managementUrl": managementUrl,
     "modelplane:gatewayUrl": gatewayUrl,
     "modelplane:specDir": SPEC_DIR_REL,
   });
-  await stack.pulumi(["config", "set", "--secret", "modelplane:managementToken", TOKEN]);
 });
 
 after(async () => {
   watching = false;
   await stack?.cleanup();
-  server?.kill("SIGTERM");
+  server?.process.kill("SIGTERM");
   await cluster?.kubectl(["delete", "namespace", NS, "--ignore-not-found", "--wait=false"]).catch(() => undefined);
   await cluster?.kubectl(["delete", "pv", PV, "--ignore-not-found"]).catch(() => undefined);
   await cluster?.stop();

@@ -14,9 +14,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import execa from "execa";
-import { REPO_ROOT, TestStack } from "../harness/pulumi";
-import { freePort } from "../harness/docker";
-import { startCluster, type Cluster } from "../harness/kubernetes";
+import { REPO_ROOT, type TestStack } from "../harness/pulumi";
+import { kubernetesStack, startCluster, startStandInServer, type Cluster, type StandInServer } from "../harness/kubernetes";
 
 const NODE_SCRIPT = path.join(REPO_ROOT, "scripts/kubernetes/node.sh");
 const REAL_NODE = "real-node-0";
@@ -28,7 +27,7 @@ const EXPECTED = [11055.977245525679, 4503.079536107787];
 let cluster: Cluster;
 let work: string;
 let stack: TestStack | undefined;
-let server: execa.ExecaChildProcess | undefined;
+let server: StandInServer | undefined;
 let cordoned: string[] = [];
 let nodeStarted = false;
 
@@ -85,30 +84,13 @@ before(async () => {
   await cluster.kubectl(["apply", "-f", "-"], {
     input: JSON.stringify({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: PV }, spec: { storageClassName: "modelplane-real", capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], hostPath: { path: path.join(work, "pv"), type: "DirectoryOrCreate" }, persistentVolumeReclaimPolicy: "Retain" } }),
   });
-  const mport = await freePort();
-  server = execa("node", ["--import", "tsx", "src/server/run.ts", "--state-dir", path.join(work, "server"), "--gateway-port", String(await freePort()), "--gateway-host", "127.0.0.1", "--management-port", String(mport)], {
-    cwd: REPO_ROOT,
-    env: { MODELPLANE_MANAGEMENT_TOKEN: TOKEN },
-    all: true,
-  });
-  for (let i = 0; ; i++) {
-    if (await fetch(`http://127.0.0.1:${mport}/healthz`).then((r) => r.ok).catch(() => false)) break;
-    if (i > 100) throw new Error("the stand-in server did not answer /healthz");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  stack = await TestStack.create(REPO_ROOT, STACK, {
-    "modelplane:target": "kubernetes",
-    "modelplane:kubeconfig": cluster.kubeconfig,
-    "modelplane:storageClass": "modelplane-real",
-    "modelplane:managementUrl": `http://127.0.0.1:${mport}`,
-    "modelplane:specDir": specs,
-  });
-  await stack.pulumi(["config", "set", "--secret", "modelplane:managementToken", TOKEN]);
+  server = await startStandInServer(path.join(work, "server"), TOKEN);
+  stack = await kubernetesStack(STACK, cluster, server, TOKEN, { "modelplane:storageClass": "modelplane-real", "modelplane:specDir": specs });
 });
 
 after(async () => {
   await stack?.cleanup();
-  server?.kill("SIGTERM");
+  server?.process.kill("SIGTERM");
   await cluster?.kubectl(["delete", "namespace", NS, "--ignore-not-found", "--wait=false"]).catch(() => undefined);
   await cluster?.kubectl(["delete", "pv", PV, "--ignore-not-found"]).catch(() => undefined);
   for (const n of cordoned) await cluster?.kubectl(["uncordon", n]).catch(() => undefined);

@@ -15,9 +15,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import execa from "execa";
-import { REPO_ROOT, TestStack } from "../harness/pulumi";
-import { freePort } from "../harness/docker";
-import { startCluster, type Cluster } from "../harness/kubernetes";
+import { REPO_ROOT, type TestStack } from "../harness/pulumi";
+import { kubernetesStack, startCluster, startStandInServer, type Cluster, type StandInServer } from "../harness/kubernetes";
 
 const STACK = "it-k8s";
 const NS = "modelplane-it-k8s";
@@ -28,7 +27,7 @@ let cluster: Cluster;
 let work: string;
 let specs: string;
 let stack: TestStack | undefined;
-let server: execa.ExecaChildProcess | undefined;
+let server: StandInServer | undefined;
 let managementUrl: string;
 
 interface K8sObject {
@@ -79,32 +78,14 @@ before(async () => {
       ],
     }),
   });
-  const mport = await freePort();
-  managementUrl = `http://127.0.0.1:${mport}`;
-  server = execa("node", ["--import", "tsx", "src/server/run.ts", "--state-dir", path.join(work, "server"), "--gateway-port", String(await freePort()), "--gateway-host", "127.0.0.1", "--management-port", String(mport)], {
-    cwd: REPO_ROOT,
-    env: { MODELPLANE_MANAGEMENT_TOKEN: TOKEN },
-    all: true,
-  });
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`${managementUrl}/healthz`).then((r) => r.ok).catch(() => false);
-    if (ok) break;
-    if (i > 100) throw new Error(`the stand-in server did not answer /healthz`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  stack = await TestStack.create(REPO_ROOT, STACK, {
-    "modelplane:target": "kubernetes",
-    "modelplane:kubeconfig": cluster.kubeconfig,
-    "modelplane:storageClass": "modelplane-kwok",
-    "modelplane:managementUrl": managementUrl,
-    "modelplane:specDir": specs,
-  });
-  await stack.pulumi(["config", "set", "--secret", "modelplane:managementToken", TOKEN]);
+  server = await startStandInServer(path.join(work, "server"), TOKEN);
+  managementUrl = server.managementUrl;
+  stack = await kubernetesStack(STACK, cluster, server, TOKEN, { "modelplane:storageClass": "modelplane-kwok", "modelplane:specDir": specs });
 });
 
 after(async () => {
   await stack?.cleanup();
-  server?.kill("SIGTERM");
+  server?.process.kill("SIGTERM");
   await cluster?.kubectl(["delete", "namespace", NS, "--ignore-not-found", "--wait=false"]).catch(() => undefined);
   await cluster?.kubectl(["delete", "pv", PV, "--ignore-not-found"]).catch(() => undefined);
   await cluster?.kubectl(["delete", "node", NODE, "--ignore-not-found"]).catch(() => undefined);
