@@ -445,6 +445,10 @@ function Console({ endpoint }: { endpoint: string }) {
         <a href="#/">Endpoints</a> › <a href={`#/endpoints/${endpoint}`}>{endpoint}</a> ›
       </p>
       <h1>Test {endpoint}</h1>
+      {/* The form waits for the endpoint: its starting text arriving later would overwrite what was typed. */}
+      {data === undefined ? (
+        <p aria-busy="true">Loading…</p>
+      ) : (
       <form
         onSubmit={(ev) => {
           ev.preventDefault();
@@ -470,6 +474,7 @@ function Console({ endpoint }: { endpoint: string }) {
           {busy ? "Sending…" : "Send"}
         </button>
       </form>
+      )}
       <Err text={error} />
       {answer ? (
         <div class="answer" role="status">
