@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # A real Kubernetes node beside the loopback control plane (cluster.sh): containerd 2 and a kubelet
 # that run pods for real, with Debian's CNI bridge plugin (pod IPs on 10.88.0.0/16, routed from
-# this host). Built by scripts/toolchain/kubernetes-node.sh. The cluster must be started first.
+# this host), and kube-proxy (iptables) so Service IPs reach those pods from this host and from
+# pods. Built by scripts/toolchain/kubernetes-node.sh. The cluster must be started first.
 # Usage: node.sh start|stop|status|import IMAGE...
-#   start   starts containerd and the kubelet (idempotent); the node registers as $NODE_NAME, Ready
-#   stop    stops the kubelet, kills every pod container it ran, stops containerd, deletes the Node
+#   start   starts containerd, the kubelet and kube-proxy (idempotent); the node registers as
+#           $NODE_NAME, Ready
+#   stop    stops them, kills every pod container it ran, removes kube-proxy's iptables rules
+#           (kube-proxy --cleanup; Docker's rules are not touched), deletes the Node
 #   import  copies images from the local Docker engine into the node's containerd (there is no
 #           registry here: pods use the local tags with imagePullPolicy IfNotPresent)
-# No kube-proxy and no cluster DNS run: pods are reached at their IPs from this host, and Service
-# names resolve only for programs that bring their own (docs/kubernetes.md, "A real node").
+# No cluster DNS runs: Services are reached at their ClusterIPs, as the kubernetes target's
+# registrations name them (docs/kubernetes.md, "A real node").
 set -euo pipefail
 . "$(dirname "$0")/../env.sh"
 
@@ -16,6 +19,7 @@ VERSION=${KUBERNETES_VERSION:-v1.37.2}
 TOOL_DIR=$MODELPLANE_CACHE/toolchain/kubernetes-$VERSION
 NODE_BIN=$TOOL_DIR/node-bin
 KUBELET=$TOOL_DIR/bin/kubelet
+KUBE_PROXY=$TOOL_DIR/bin/kube-proxy
 DIR=${MODELPLANE_KUBE_DIR:-$MODELPLANE_STATE/kubernetes}
 NODE_DIR=$DIR/node
 NODE_NAME=${MODELPLANE_KUBE_REAL_NODE:-real-node-0}
@@ -24,6 +28,8 @@ RUN=/run/modelplane-node-$(printf '%s' "$DIR" | sha256sum | cut -c1-8)
 SOCK=$RUN/containerd.sock
 KUBELET_PORT=${MODELPLANE_KUBE_KUBELET_PORT:-20250}
 KUBELET_HEALTHZ_PORT=${MODELPLANE_KUBE_KUBELET_HEALTHZ_PORT:-20248}
+PROXY_HEALTHZ_PORT=${MODELPLANE_KUBE_PROXY_HEALTHZ_PORT:-20256}
+PROXY_METRICS_PORT=${MODELPLANE_KUBE_PROXY_METRICS_PORT:-20249}
 POD_SUBNET=10.88.0.0/16
 BRIDGE=mp-cni0
 PAUSE_IMAGE=docker.io/modelplane/pause:local
@@ -35,7 +41,7 @@ running() {
   local pid exe want
   pid=$(pid_of "$1"); [ -n "$pid" ] || return 1
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
-  case "$1" in kubelet) want=$KUBELET ;; *) want=$NODE_BIN/$1 ;; esac
+  case "$1" in kubelet) want=$KUBELET ;; kube-proxy) want=$KUBE_PROXY ;; *) want=$NODE_BIN/$1 ;; esac
   [ "${exe% (deleted)}" = "$(readlink -f "$want")" ]
 }
 ctr_() { "$NODE_BIN/ctr" -a "$SOCK" -n k8s.io "$@" 2> >(grep -v DEPRECATION >&2); }
@@ -115,14 +121,42 @@ YAML
       || die "openssl could not sign the node's certificate in $p"
     rm -f "$p/node.csr"
   fi
-  local server
+  # kube-proxy's identity: the default RBAC binds system:node-proxier to this user.
+  if [ ! -s "$p/kube-proxy.crt" ]; then
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=system:kube-proxy" -keyout "$p/kube-proxy.key" -out "$p/kube-proxy.csr" 2>/dev/null \
+      && openssl x509 -req -in "$p/kube-proxy.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 -extfile "$p/client.ext" -out "$p/kube-proxy.crt" 2>/dev/null \
+      || die "openssl could not sign kube-proxy's certificate in $p"
+    rm -f "$p/kube-proxy.csr"
+  fi
+  node_kubeconfig kubelet "node-$NODE_NAME"
+  node_kubeconfig kube-proxy kube-proxy
+  # NodePorts on this host's loopback only; conntrack limits and timeouts left as the host has
+  # them (0: do not write the sysctls). masqueradeAll: a pod's reply to another pod on the same
+  # bridge must come back through the host to be un-NATed (no br_netfilter needed).
+  cat > "$NODE_DIR/kube-proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: "$NODE_DIR/kube-proxy.kubeconfig"}
+hostnameOverride: $NODE_NAME
+mode: iptables
+clusterCIDR: $POD_SUBNET
+bindAddress: 127.0.0.1
+healthzBindAddress: 127.0.0.1:$PROXY_HEALTHZ_PORT
+metricsBindAddress: 127.0.0.1:$PROXY_METRICS_PORT
+nodePortAddresses: ["127.0.0.0/8"]
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+iptables: {masqueradeAll: true}
+YAML
+}
+node_kubeconfig() { # NAME CERT: $NODE_DIR/<NAME>.kubeconfig with the certificate pki/<CERT>.crt
+  local p=$DIR/pki server
   server=$(sed -n 's/^    server: //p' "$DIR/kubeconfig" | head -n1)
-  (umask 077; cat > "$NODE_DIR/kubelet.kubeconfig" <<KC
+  (umask 077; cat > "$NODE_DIR/$1.kubeconfig" <<KC
 apiVersion: v1
 kind: Config
 clusters: [{name: local, cluster: {server: "$server", certificate-authority-data: $(base64 -w0 "$p/ca.crt")}}]
-users: [{name: node, user: {client-certificate-data: $(base64 -w0 "$p/node-$NODE_NAME.crt"), client-key-data: $(base64 -w0 "$p/node-$NODE_NAME.key")}}]
-contexts: [{name: local, context: {cluster: local, user: node}}]
+users: [{name: $1, user: {client-certificate-data: $(base64 -w0 "$p/$2.crt"), client-key-data: $(base64 -w0 "$p/$2.key")}}]
+contexts: [{name: local, context: {cluster: local, user: $1}}]
 current-context: local
 KC
   )
@@ -141,7 +175,8 @@ start() {
   for c in runc containerd containerd-shim-runc-v2 ctr pause; do
     [ -x "$NODE_BIN/$c" ] || die "no $NODE_BIN/$c: build the node first (bash scripts/toolchain/kubernetes-node.sh)"
   done
-  [ -x "$KUBELET" ] || die "no $KUBELET: build it (bash scripts/toolchain/kubernetes-binaries.sh)"
+  [ -x "$KUBELET" ] && [ -x "$KUBE_PROXY" ] || die "no $KUBELET or $KUBE_PROXY: build them (bash scripts/toolchain/kubernetes-binaries.sh)"
+  command -v iptables-restore >/dev/null || die "no iptables-restore for kube-proxy: apt-get install iptables (Docker's engine package brings it)"
   [ -s "$DIR/kubeconfig" ] && kubectl_ get --raw /readyz >/dev/null 2>&1 || die "the control plane is not running: bash scripts/kubernetes/cluster.sh start"
   configs
   local t=$SECONDS
@@ -169,12 +204,29 @@ start() {
   for n in $(seq 1 180); do kubectl_ get node "$NODE_NAME" >/dev/null 2>&1 && break; running kubelet || break; sleep 0.5; done
   kubectl_ wait --for=condition=Ready --timeout=90s "node/$NODE_NAME" >/dev/null 2>&1 \
     || { tail -n 20 "$NODE_DIR/logs/kubelet.log" >&2; die "node $NODE_NAME was not Ready in 90 s (kubelet log above: $NODE_DIR/logs/kubelet.log)"; }
-  say "node $NODE_NAME Ready in $((SECONDS - t)) s (pods on $POD_SUBNET)"
+  if running kube-proxy; then say "kube-proxy: already running (pid $(pid_of kube-proxy))"; else
+    say "starting kube-proxy (iptables)..."
+    launch kube-proxy "$KUBE_PROXY" --config "$NODE_DIR/kube-proxy.yaml" --v=1
+  fi
+  for n in $(seq 1 100); do curl -fsS --max-time 1 "http://127.0.0.1:$PROXY_HEALTHZ_PORT/healthz" >/dev/null 2>&1 && break; running kube-proxy || break; sleep 0.2; done
+  curl -fsS --max-time 1 "http://127.0.0.1:$PROXY_HEALTHZ_PORT/healthz" >/dev/null 2>&1 \
+    || { tail -n 20 "$NODE_DIR/logs/kube-proxy.log" >&2; die "kube-proxy is not healthy on 127.0.0.1:$PROXY_HEALTHZ_PORT (log above: $NODE_DIR/logs/kube-proxy.log)"; }
+  say "node $NODE_NAME Ready in $((SECONDS - t)) s (pods on $POD_SUBNET, Services through kube-proxy)"
 }
 
 stop() {
   mkdir -p "$NODE_DIR/logs"
   local pid i c
+  if running kube-proxy; then
+    pid=$(pid_of kube-proxy); kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do running kube-proxy || break; sleep 0.1; done
+    running kube-proxy && kill -KILL "$pid" 2>/dev/null || true
+    say "stopped kube-proxy (pid $pid)"
+  fi
+  # Its KUBE-* chains outlive it; --cleanup removes only those.
+  if [ -x "$KUBE_PROXY" ] && command -v iptables-save >/dev/null && iptables-save 2>/dev/null | grep -q '^:KUBE-'; then
+    "$KUBE_PROXY" --cleanup >>"$NODE_DIR/logs/kube-proxy.log" 2>&1 || say "kube-proxy --cleanup failed (log: $NODE_DIR/logs/kube-proxy.log)"
+  fi
   if running kubelet; then
     pid=$(pid_of kubelet); kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 50); do running kubelet || break; sleep 0.1; done
@@ -196,13 +248,13 @@ stop() {
   grep -o " $NODE_DIR/kubelet[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   ip link delete "$BRIDGE" 2>/dev/null || true
   rm -rf "$NODE_DIR/cni-ipam"
-  rm -f "$NODE_DIR/kubelet.pid" "$NODE_DIR/containerd.pid"
+  rm -f "$NODE_DIR/kubelet.pid" "$NODE_DIR/containerd.pid" "$NODE_DIR/kube-proxy.pid"
   [ -s "$DIR/kubeconfig" ] && kubectl_ delete node "$NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
 }
 
 status() {
   local ok=0 c
-  for c in containerd kubelet; do
+  for c in containerd kubelet kube-proxy; do
     if running "$c"; then echo "  $c: running (pid $(pid_of "$c"))"; else echo "  $c: stopped"; ok=1; fi
   done
   return "$ok"

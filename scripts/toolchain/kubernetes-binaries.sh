@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure a Kubernetes control plane that runs on loopback is available (scripts/kubernetes/
-# cluster.sh starts it): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kubelet
-# v1.37.2 and kwok v0.8.0 (fake nodes) in $MODELPLANE_CACHE/toolchain/kubernetes-v1.37.2/bin,
+# cluster.sh starts it): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, and the
+# kubelet and kube-proxy of a real node (scripts/kubernetes/node.sh), v1.37.2 and kwok v0.8.0 (fake nodes) in $MODELPLANE_CACHE/toolchain/kubernetes-v1.37.2/bin,
 # kwok's stage files next to them, and Debian's etcd-server.
 # Why build: no cluster image or release binary is reachable here (registries only), and Debian
 # has no kube-apiserver. k8s.io/kubernetes cannot be `go install`ed: its go.mod replaces every
@@ -15,7 +15,7 @@ KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 case "$VERSION" in v1.*.*) ;; *) echo "error: KUBERNETES_VERSION=$VERSION is not of the form v1.MINOR.PATCH" >&2; exit 1 ;; esac
 MINOR=${VERSION#v1.}; MINOR=${MINOR%%.*}
 STAGING_VERSION=v0.${VERSION#v1.} # k8s.io/api etc. are tagged v0.37.2 for v1.37.2
-CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
+CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 TOOL_DIR=$MODELPLANE_CACHE/toolchain/kubernetes-$VERSION
 OUT_DIR=$TOOL_DIR/bin
 STAGES=$TOOL_DIR/kwok-stages
@@ -57,7 +57,9 @@ module_dir() { # MODULE@VERSION -> its directory in the module cache (downloadin
 
 wrapper_module() {
   cd "$WORK"
-  [ -s go.sum ] && [ -s tools.go ] && grep -q "k8s.io/kubernetes $VERSION" go.mod 2>/dev/null && return 0
+  local listed=1 c
+  for c in "${CMDS[@]}"; do grep -q "k8s.io/kubernetes/cmd/$c\"" tools.go 2>/dev/null || listed=0; done
+  [ "$listed" = 1 ] && [ -s go.sum ] && grep -q "k8s.io/kubernetes $VERSION" go.mod 2>/dev/null && return 0
   echo "  kubernetes: fetching k8s.io/kubernetes@$VERSION from the Go module proxy..."
   local dir staging go_line
   dir=$(module_dir "k8s.io/kubernetes@$VERSION")

@@ -95,7 +95,6 @@ export function kubernetesControlPlane(ctx: ControlPlaneContext, settings: Kuber
   const ref = podImage(`${name}-image`, image.imageRef, settings.imageRegistry, parent);
   const svcHost = (svc: string) => `${svc}.${ns}.svc.cluster.local`;
   const gatewayUrl = settings.gatewayUrl ?? `http://${svcHost(SERVER_NAMES.gateway)}`;
-  const managementUrl = settings.managementUrl ?? `http://${svcHost(SERVER_NAMES.management)}:${MANAGEMENT_PORT}`;
   const selector = { [`${"app.kubernetes.io/name"}`]: "modelplane-server" };
   const server = new k8s.apps.v1.Deployment(
     `${name}-server`,
@@ -148,5 +147,8 @@ export function kubernetesControlPlane(ctx: ControlPlaneContext, settings: Kuber
   service("gateway", SERVER_NAMES.gateway, 80, GATEWAY_PORT, settings.gatewayServiceType, [namespace]);
   // What the management API's callers wait for: the server rolled out and its Service in place.
   const management = service("management", SERVER_NAMES.management, MANAGEMENT_PORT, MANAGEMENT_PORT, settings.managementServiceType, [server]);
-  return { gatewayUrl: pulumi.output(gatewayUrl), managementUrl: pulumi.output(managementUrl), server: management, scope: namespace.metadata.name };
+  // By default the management Service's ClusterIP: it routes from pods and, through kube-proxy,
+  // from a node's own processes, with no cluster DNS needed (a laptop sets modelplane:managementUrl).
+  const managementUrl = settings.managementUrl !== undefined ? pulumi.output(settings.managementUrl) : pulumi.interpolate`http://${management.spec.clusterIP}:${MANAGEMENT_PORT}`;
+  return { gatewayUrl: pulumi.output(gatewayUrl), managementUrl, server: management, scope: namespace.metadata.name };
 }

@@ -112,7 +112,9 @@ export function kubernetesOnlineInstances(ctx: OnlineInstancesContext, scope: ()
   // The Service balances over the ready pods; the gateway sees it as instance_count instances
   // (its per-instance concurrency limit then scales with the replicas).
   const count = scale ? scale.max : spec.instance_count;
-  const url = pulumi.interpolate`http://${service.metadata.name}.${ns}.svc.cluster.local:${plan.port}`;
+  // By the Service's ClusterIP, not its DNS name: no lookup per connection, and reachable through
+  // kube-proxy from a node's own processes as well as from pods (a cluster without DNS too).
+  const url = pulumi.interpolate`http://${service.spec.clusterIP}:${plan.port}`;
   return {
     instances: url.apply((u) => Array.from({ length: count }, (_, i) => ({ id: `${spec.name}-${i}`, url: u }))),
     objectNames: pulumi.all([deployment.metadata.name]),

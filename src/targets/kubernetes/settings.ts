@@ -18,7 +18,10 @@ export interface KubernetesSettings {
    * images must be on the nodes already, e.g. imported into their containerd; docs/kubernetes.md)
    */
   imageRegistry?: string;
-  /** `modelplane:managementUrl`: how this program reaches the management API. @default the management Service's cluster DNS name (a program running in the cluster) */
+  /**
+   * `modelplane:managementUrl`: how this program reaches the management API. @default the
+   * management Service's ClusterIP (a program in the cluster, or on a node, through kube-proxy)
+   */
   managementUrl?: string;
   /** `modelplane:gatewayUrl`: the scoring base URL reported to users. @default the gateway Service's cluster DNS name */
   gatewayUrl?: string;

@@ -99,12 +99,15 @@ export async function startStandInServer(stateDir: string, token: string, env: R
   return { process: proc, managementUrl, gatewayUrl: `http://127.0.0.1:${gport}` };
 }
 
-/** A stack with modelplane:target kubernetes on `cluster`, its management API the stand-in's. */
-export async function kubernetesStack(name: string, cluster: Cluster, server: StandInServer, token: string, config: Record<string, string>): Promise<TestStack> {
+/**
+ * A stack with modelplane:target kubernetes on `cluster`, its management API the stand-in's; with
+ * no stand-in (`undefined`), the in-cluster server's, at its Service's ClusterIP (the default).
+ */
+export async function kubernetesStack(name: string, cluster: Cluster, server: StandInServer | undefined, token: string, config: Record<string, string>): Promise<TestStack> {
   const stack = await TestStack.create(REPO_ROOT, name, {
     "modelplane:target": "kubernetes",
     "modelplane:kubeconfig": cluster.kubeconfig,
-    "modelplane:managementUrl": server.managementUrl,
+    ...(server ? { "modelplane:managementUrl": server.managementUrl } : {}),
     ...config,
   });
   await stack.pulumi(["config", "set", "--secret", "modelplane:managementToken", token]);

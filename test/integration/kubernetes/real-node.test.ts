@@ -1,12 +1,13 @@
 // Pods that really run: scripts/kubernetes/node.sh adds a real node (kubelet 1.37.2, containerd
-// 2.4.2, runc 1.5.3, Debian's CNI bridge) to the loopback control plane, and a stack with
-// modelplane:target kubernetes is deployed by `pulumi up` onto it. The deployment's pod runs the
-// real azureml-inference-server-http with model-1's score.py and model, delivered by the target's
-// ConfigMap; the kubelet's own readiness probes make it Ready; the test scores it at its pod IP and
-// gets the model's prediction. No registry: the images the Deployments name are copied from the
-// local Docker engine into the node's containerd as they appear (node.sh import). No kube-proxy or
-// cluster DNS runs, so the stand-in management server on loopback cannot reach the pods by their
-// Service names: scoring through the gateway stays the kwok-free gap docs/kubernetes.md names.
+// 2.4.2, runc 1.5.3, Debian's CNI bridge, kube-proxy) to the loopback control plane, and a stack
+// with modelplane:target kubernetes is deployed by `pulumi up` onto it, with no stand-in: the
+// modelplane server runs in its pod on its state claim, and this program reaches its management
+// API at the management Service's ClusterIP (the default) through kube-proxy. The deployment's pod
+// runs the real azureml-inference-server-http with model-1's score.py and model, delivered by the
+// target's ConfigMap, Ready by the kubelet's own probes. A scoring request with the endpoint's key
+// goes to the gateway Service, the server's pod, blue's Service and blue's pod, and gets the
+// model's prediction. No registry: the images the Deployments name are copied from the local Docker
+// engine into the node's containerd as they appear (node.sh import).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -15,7 +16,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import execa from "execa";
 import { REPO_ROOT, type TestStack } from "../harness/pulumi";
-import { kubernetesStack, startCluster, startStandInServer, type Cluster, type StandInServer } from "../harness/kubernetes";
+import { kubernetesStack, startCluster, type Cluster } from "../harness/kubernetes";
 
 const NODE_SCRIPT = path.join(REPO_ROOT, "scripts/kubernetes/node.sh");
 const REAL_NODE = "real-node-0";
@@ -27,7 +28,6 @@ const EXPECTED = [11055.977245525679, 4503.079536107787];
 let cluster: Cluster;
 let work: string;
 let stack: TestStack | undefined;
-let server: StandInServer | undefined;
 let cordoned: string[] = [];
 let nodeStarted = false;
 
@@ -84,13 +84,11 @@ before(async () => {
   await cluster.kubectl(["apply", "-f", "-"], {
     input: JSON.stringify({ apiVersion: "v1", kind: "PersistentVolume", metadata: { name: PV }, spec: { storageClassName: "modelplane-real", capacity: { storage: "1Gi" }, accessModes: ["ReadWriteOnce"], hostPath: { path: path.join(work, "pv"), type: "DirectoryOrCreate" }, persistentVolumeReclaimPolicy: "Retain" } }),
   });
-  server = await startStandInServer(path.join(work, "server"), TOKEN);
-  stack = await kubernetesStack(STACK, cluster, server, TOKEN, { "modelplane:storageClass": "modelplane-real", "modelplane:specDir": specs });
+  stack = await kubernetesStack(STACK, cluster, undefined, TOKEN, { "modelplane:storageClass": "modelplane-real", "modelplane:specDir": specs });
 });
 
 after(async () => {
   await stack?.cleanup();
-  server?.process.kill("SIGTERM");
   await cluster?.kubectl(["delete", "namespace", NS, "--ignore-not-found", "--wait=false"]).catch(() => undefined);
   await cluster?.kubectl(["delete", "pv", PV, "--ignore-not-found"]).catch(() => undefined);
   for (const n of cordoned) await cluster?.kubectl(["uncordon", n]).catch(() => undefined);
@@ -99,7 +97,7 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test("pulumi up runs the deployment's inference server in a real pod, Ready by the kubelet's probes, and it answers with the model's prediction", async (t) => {
+test("pulumi up runs the deployment's inference server in a real pod, Ready by the kubelet's probes; it answers the model's prediction at its pod IP and through the in-cluster gateway and Services", async (t) => {
   const images = importImagesAsTheyAppear();
   let imported: string[];
   try {
@@ -119,6 +117,25 @@ test("pulumi up runs the deployment's inference server in a real pod, Ready by t
   const text = await res.text();
   assert.equal(res.status, 200, text);
   assert.deepEqual(JSON.parse(text), EXPECTED);
+  // The in-cluster server: this program registered with it at its Service's ClusterIP.
+  const clusterIp = async (svc: string) => (await cluster.kubectlJson<{ spec: { clusterIP: string } }>(["-n", NS, "get", "service", svc])).spec.clusterIP;
+  const managementUrl = `http://${await clusterIp("modelplane-management")}:8081`;
+  assert.equal((await stack!.outputs()).managementUrl, managementUrl);
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const dep = (await (await fetch(`${managementUrl}/endpoints/real-endpoint/deployments/blue`, { headers: auth })).json()) as { provisioningState: string; instances: { url: string }[] };
+  assert.equal(dep.provisioningState, "Succeeded");
+  assert.deepEqual(dep.instances.map((i) => i.url), [`http://${await clusterIp("real-endpoint-blue")}:5001`], "the registration names blue's Service ClusterIP");
+  // Through the gateway Service: the server's pod checks the key, picks blue by traffic and
+  // reaches it through blue's Service (kube-proxy both ways).
+  const keys = (await (await fetch(`${managementUrl}/endpoints/real-endpoint/keys`, { method: "POST", headers: auth })).json()) as { primaryKey: string };
+  const scoringUrl = `http://${await clusterIp("modelplane-gateway")}/endpoints/real-endpoint/score`;
+  const scored = await fetch(scoringUrl, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${keys.primaryKey}` }, body });
+  const answer = await scored.text();
+  assert.equal(scored.status, 200, answer);
+  assert.equal(scored.headers.get("azureml-model-deployment"), "blue");
+  assert.deepEqual(JSON.parse(answer), EXPECTED);
+  const unauthorized = await fetch(scoringUrl, { method: "POST", headers: { "content-type": "application/json" }, body });
+  assert.equal(unauthorized.status, 401, "no key, no score");
   // The server's pod runs too (its own image, its state claim bound to the hostPath volume).
   const [serverPod] = await pods("app.kubernetes.io/name=modelplane-server");
   assert.equal(serverPod?.spec.nodeName, REAL_NODE);

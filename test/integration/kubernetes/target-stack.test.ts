@@ -137,11 +137,13 @@ test("up creates the namespace, the server, RBAC, Services and per deployment a 
   assert.equal(hpa.spec.minReplicas, 1);
   assert.equal(hpa.spec.maxReplicas, 3);
   assert.equal(hpa.spec.metrics[0].resource.target.averageUtilization, 65);
-  assert.equal((await get("service", "k8s-endpoint-blue")).spec.ports[0].port, 5001);
+  const blueService = await get("service", "k8s-endpoint-blue");
+  assert.equal(blueService.spec.ports[0].port, 5001);
+  assert.match(blueService.spec.clusterIP, /^10\.96\./, "a ClusterIP from the service range");
   // The management API has both deployments and the traffic, as on Docker.
   const dep = (await (await fetch(`${managementUrl}/endpoints/k8s-endpoint/deployments/blue`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { provisioningState: string; instances: { url: string }[] };
   assert.equal(dep.provisioningState, "Succeeded");
-  assert.deepEqual(dep.instances.map((i) => i.url), [`http://k8s-endpoint-blue.${NS}.svc.cluster.local:5001`]);
+  assert.deepEqual(dep.instances.map((i) => i.url), [`http://${blueService.spec.clusterIP}:5001`]);
 });
 
 test("a traffic-only change updates no Kubernetes object", async () => {

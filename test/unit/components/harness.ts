@@ -59,6 +59,12 @@ interface RegisterRequest {
 type Callback = (err: unknown, resp: { getUrn(): string } | undefined) => void;
 
 /** Outputs a real provider would add, so components see resolved values. */
+/** The ClusterIP the mocked API server gives the Service resource `name` (derived from it, stable). */
+export function mockClusterIp(name: string): string {
+  const n = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 62_500, 7);
+  return `10.96.${Math.floor(n / 250)}.${(n % 250) + 2}`;
+}
+
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const plain = reveal(inputs) as Record<string, unknown>;
   switch (type.replace("pulumi-nodejs:dynamic/", "")) {
@@ -83,6 +89,8 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       return { ...inputs, provisioningState: "Succeeded" };
     case "modelplane:BatchEndpoint":
       return { ...inputs, provisioningState: "Succeeded", primaryKey: "batch-primary-key-0123", secondaryKey: "batch-secondary-key-0123" };
+    case "kubernetes:core/v1:Service":
+      return { ...inputs, spec: { ...(plain.spec as object), clusterIP: mockClusterIp(name) } };
     case "modelplane:DataAsset":
       return { ...inputs, path: `datastore://folders/mock-${String(plain.contentDigest).slice(0, 12)}` };
     default:

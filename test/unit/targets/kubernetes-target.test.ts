@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
-import { deploymentSpec, descendants, DYN, endpointSpec, installMocks, MODEL_1, one, registrations, reveal, settle } from "../components/harness";
+import { deploymentSpec, descendants, DYN, endpointSpec, installMocks, mockClusterIp, MODEL_1, one, registrations, reveal, settle } from "../components/harness";
 
 installMocks("dev");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -171,15 +171,17 @@ describe("ControlPlane + OnlineEndpoint on the kubernetes target (Pulumi mocks)"
     const d = reveal(one("kubernetes:apps/v1:Deployment", "my-endpoint-green-instances").inputs) as { spec: { replicas: number } };
     assert.equal(d.spec.replicas, 1);
   });
-  it("registrations reach each deployment through its Service and leave readiness to Kubernetes", () => {
+  it("registrations reach each deployment through its Service's ClusterIP and leave readiness to Kubernetes", () => {
     const reg = reveal(one(`${DYN}modelplane:Deployment`, "my-endpoint-blue-registration").inputs) as Record<string, unknown>;
+    const ip = mockClusterIp("my-endpoint-blue-service");
+    assert.notEqual(ip, mockClusterIp("my-endpoint-green-service"));
     assert.deepEqual(reg.instances, [
-      { id: "blue-0", url: "http://my-endpoint-blue.modelplane-dev.svc.cluster.local:5001" },
-      { id: "blue-1", url: "http://my-endpoint-blue.modelplane-dev.svc.cluster.local:5001" },
+      { id: "blue-0", url: `http://${ip}:5001` },
+      { id: "blue-1", url: `http://${ip}:5001` },
     ]);
     assert.equal(reg.readiness_owner, "target");
     assert.equal(reg.containerNames, undefined);
-    assert.equal(reg.managementUrl, "http://modelplane-management.modelplane-dev.svc.cluster.local:8081");
+    assert.equal(reg.managementUrl, `http://${mockClusterIp("control-plane-management")}:8081`);
     assert.ok(descendants(one("modelplane:index:OnlineDeployment", "my-endpoint-blue").urn).some((r) => r.name === "my-endpoint-blue-image"));
   });
 });
