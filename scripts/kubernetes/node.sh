@@ -32,6 +32,9 @@ PROXY_HEALTHZ_PORT=${MODELPLANE_KUBE_PROXY_HEALTHZ_PORT:-20256}
 PROXY_METRICS_PORT=${MODELPLANE_KUBE_PROXY_METRICS_PORT:-20249}
 POD_SUBNET=10.88.0.0/16
 BRIDGE=mp-cni0
+# The node's InternalIP: the bridge's gateway address, made before the kubelet starts (the kubelet
+# refuses a loopback node IP, and kube-proxy waits 30 s for a node without one).
+NODE_IP=10.88.0.1
 PAUSE_IMAGE=docker.io/modelplane/pause:local
 
 die() { echo "error: $*" >&2; exit 1; }
@@ -130,9 +133,10 @@ YAML
   fi
   node_kubeconfig kubelet "node-$NODE_NAME"
   node_kubeconfig kube-proxy kube-proxy
-  # NodePorts on this host's loopback only; conntrack limits and timeouts left as the host has
-  # them (0: do not write the sysctls). masqueradeAll: a pod's reply to another pod on the same
-  # bridge must come back through the host to be un-NATed (no br_netfilter needed).
+  # NodePorts on the node's bridge address only, none on loopback (so route_localnet stays off);
+  # conntrack limits and timeouts left as the host has them (0: do not write the sysctls).
+  # masqueradeAll: a pod's reply to another pod on the same bridge must come back through the
+  # host to be un-NATed (no br_netfilter needed).
   cat > "$NODE_DIR/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
@@ -143,9 +147,9 @@ clusterCIDR: $POD_SUBNET
 bindAddress: 127.0.0.1
 healthzBindAddress: 127.0.0.1:$PROXY_HEALTHZ_PORT
 metricsBindAddress: 127.0.0.1:$PROXY_METRICS_PORT
-nodePortAddresses: ["127.0.0.0/8"]
+nodePortAddresses: ["$NODE_IP/32"]
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
-iptables: {masqueradeAll: true}
+iptables: {masqueradeAll: true, localhostNodePorts: false}
 YAML
 }
 node_kubeconfig() { # NAME CERT: $NODE_DIR/<NAME>.kubeconfig with the certificate pki/<CERT>.crt
@@ -194,10 +198,16 @@ start() {
     rm -rf "$ctx"
     import_images "${PAUSE_IMAGE#docker.io/}"
   fi
+  if ! ip -4 addr show dev "$BRIDGE" 2>/dev/null | grep -q "inet $NODE_IP/"; then
+    # The bridge plugin takes an existing bridge that holds its gateway address.
+    ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge || die "could not create the bridge $BRIDGE (needs CAP_NET_ADMIN)"
+    ip addr add "$NODE_IP/16" dev "$BRIDGE" 2>/dev/null || ip -4 addr show dev "$BRIDGE" | grep -q "inet $NODE_IP/" || die "could not give $BRIDGE the address $NODE_IP/16"
+  fi
+  ip link set "$BRIDGE" up || die "could not bring $BRIDGE up"
   if running kubelet; then say "kubelet: already running (pid $(pid_of kubelet))"; else
     say "starting the kubelet as node $NODE_NAME..."
     launch kubelet "$KUBELET" --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$NODE_DIR/kubelet.kubeconfig" \
-      --root-dir "$NODE_DIR/kubelet" --hostname-override "$NODE_NAME" --node-ip 127.0.0.1 --v=1
+      --root-dir "$NODE_DIR/kubelet" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v=1
   fi
   # `kubectl wait` fails at once on a Node that is not registered yet: wait for it to exist first.
   local n
@@ -245,11 +255,36 @@ stop() {
   fi
   pkill -f "containerd-shim-runc-v2 .*-address $SOCK" 2>/dev/null || true
   # Pod volumes and network namespaces the kubelet and CNI left mounted.
-  grep -o " $NODE_DIR/kubelet[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  grep -o " $NODE_DIR/kubelet[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
+  kubelet_chains_cleanup
   ip link delete "$BRIDGE" 2>/dev/null || true
   rm -rf "$NODE_DIR/cni-ipam"
   rm -f "$NODE_DIR/kubelet.pid" "$NODE_DIR/containerd.pid" "$NODE_DIR/kube-proxy.pid"
   [ -s "$DIR/kubeconfig" ] && kubectl_ delete node "$NODE_NAME" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+}
+
+# The kubelet's own chains (KUBE-FIREWALL, KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT), which
+# kube-proxy --cleanup leaves: removed unless another kubelet or kube-proxy on this host uses them.
+kubelet_chains_cleanup() {
+  local ipt table line chain rules chains i
+  # Ours may take a moment to be gone after its pid file says stopped.
+  for i in $(seq 1 50); do pgrep -x kubelet >/dev/null || pgrep -x kube-proxy >/dev/null || break; sleep 0.1; done
+  if pgrep -x kubelet >/dev/null || pgrep -x kube-proxy >/dev/null; then
+    say "another kubelet or kube-proxy runs on this host: its KUBE-* iptables chains are left alone"; return 0
+  fi
+  for ipt in iptables ip6tables; do
+    command -v "$ipt-save" >/dev/null || continue
+    for table in filter nat mangle; do
+      # Jumps from the built-in chains first, then the chains themselves.
+      rules=$("$ipt-save" -t "$table" 2>/dev/null) || continue
+      while read -r line; do
+        [ -n "$line" ] && { eval "$ipt -w -t $table -D ${line#-A }" 2>/dev/null || true; }
+      done <<<"$(grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j KUBE-' <<<"$rules" || true)"
+      chains=$(sed -n 's/^:\(KUBE-[^ ]*\) .*/\1/p' <<<"$rules")
+      for chain in $chains; do "$ipt" -w -t "$table" -F "$chain" 2>/dev/null || true; done
+      for chain in $chains; do "$ipt" -w -t "$table" -X "$chain" 2>/dev/null || true; done
+    done
+  done
 }
 
 status() {

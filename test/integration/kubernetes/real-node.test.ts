@@ -151,3 +151,13 @@ test("destroy removes the pods from the node", async () => {
   }
   assert.equal((await cluster.kubectl(["get", "pods", "-A", "--field-selector", `spec.nodeName=${REAL_NODE}`, "-o", "name"])).trim(), "");
 });
+
+test("node.sh stop removes the node, its bridge and every KUBE-* iptables chain its kubelet and kube-proxy made", async () => {
+  await node("stop");
+  for (const save of ["iptables-save", "ip6tables-save"]) {
+    const rules = (await execa(save, [], { reject: false })).stdout;
+    assert.deepEqual(rules.split("\n").filter((l) => l.includes("KUBE-")), [], `${save} after stop`);
+  }
+  assert.notEqual((await execa("ip", ["link", "show", "mp-cni0"], { reject: false })).exitCode, 0, "the bridge is gone");
+  assert.equal((await cluster.kubectl(["get", "node", REAL_NODE, "--ignore-not-found", "-o", "name"])).trim(), "");
+});
