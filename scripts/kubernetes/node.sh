@@ -6,8 +6,9 @@
 # Usage: node.sh start|stop|status|import IMAGE...
 #   start   starts containerd, the kubelet and kube-proxy (idempotent); the node registers as
 #           $NODE_NAME, Ready
-#   stop    stops them, kills every pod container it ran, removes kube-proxy's iptables rules
-#           (kube-proxy --cleanup; Docker's rules are not touched), deletes the Node
+#   stop    stops them, kills every pod container it ran, removes the KUBE-* iptables chains of
+#           kube-proxy (--cleanup) and the kubelet (Docker's rules are not touched), deletes the
+#           bridge and the Node
 #   import  copies images from the local Docker engine into the node's containerd (there is no
 #           registry here: pods use the local tags with imagePullPolicy IfNotPresent)
 # No cluster DNS runs: Services are reached at their ClusterIPs, as the kubernetes target's
