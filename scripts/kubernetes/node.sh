@@ -117,21 +117,10 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 resolvConf: /etc/resolv.conf
 YAML
-  local p=$DIR/pki
-  if [ ! -s "$p/node-$NODE_NAME.crt" ]; then
-    # The Node authorizer's identity: the kubelet may read only its own pods' secrets and configmaps.
-    openssl req -newkey rsa:2048 -nodes -subj "/O=system:nodes/CN=system:node:$NODE_NAME" -keyout "$p/node-$NODE_NAME.key" -out "$p/node.csr" 2>/dev/null \
-      && openssl x509 -req -in "$p/node.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 -extfile "$p/client.ext" -out "$p/node-$NODE_NAME.crt" 2>/dev/null \
-      || die "openssl could not sign the node's certificate in $p"
-    rm -f "$p/node.csr"
-  fi
+  # The Node authorizer's identity: the kubelet may read only its own pods' secrets and configmaps.
+  client_cert "node-$NODE_NAME" "/O=system:nodes/CN=system:node:$NODE_NAME"
   # kube-proxy's identity: the default RBAC binds system:node-proxier to this user.
-  if [ ! -s "$p/kube-proxy.crt" ]; then
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=system:kube-proxy" -keyout "$p/kube-proxy.key" -out "$p/kube-proxy.csr" 2>/dev/null \
-      && openssl x509 -req -in "$p/kube-proxy.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 -extfile "$p/client.ext" -out "$p/kube-proxy.crt" 2>/dev/null \
-      || die "openssl could not sign kube-proxy's certificate in $p"
-    rm -f "$p/kube-proxy.csr"
-  fi
+  client_cert kube-proxy "/CN=system:kube-proxy"
   node_kubeconfig kubelet "node-$NODE_NAME"
   node_kubeconfig kube-proxy kube-proxy
   # NodePorts on the node's bridge address only, none on loopback (so route_localnet stays off);
@@ -152,6 +141,14 @@ nodePortAddresses: ["$NODE_IP/32"]
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 iptables: {masqueradeAll: true, localhostNodePorts: false}
 YAML
+}
+client_cert() { # NAME SUBJECT: pki/<NAME>.crt and .key signed by the cluster's CA, once
+  local p=$DIR/pki
+  [ -s "$p/$1.crt" ] && return 0
+  openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$p/$1.key" -out "$p/$1.csr" 2>/dev/null \
+    && openssl x509 -req -in "$p/$1.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 -extfile "$p/client.ext" -out "$p/$1.crt" 2>/dev/null \
+    || die "openssl could not sign the certificate $1 ($2) in $p: check that $p/ca.key is readable, or run cluster.sh purge and start again"
+  rm -f "$p/$1.csr"
 }
 node_kubeconfig() { # NAME CERT: $NODE_DIR/<NAME>.kubeconfig with the certificate pki/<CERT>.crt
   local p=$DIR/pki server
@@ -225,34 +222,29 @@ start() {
   say "node $NODE_NAME Ready in $((SECONDS - t)) s (pods on $POD_SUBNET, Services through kube-proxy)"
 }
 
+halt() { # NAME LABEL: TERM, up to 5 s to go, then KILL
+  local pid i
+  pid=$(pid_of "$1"); kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do running "$1" || break; sleep 0.1; done
+  running "$1" && kill -KILL "$pid" 2>/dev/null || true
+  say "stopped $2 (pid $pid)"
+}
+
 stop() {
   mkdir -p "$NODE_DIR/logs"
-  local pid i c
-  if running kube-proxy; then
-    pid=$(pid_of kube-proxy); kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do running kube-proxy || break; sleep 0.1; done
-    running kube-proxy && kill -KILL "$pid" 2>/dev/null || true
-    say "stopped kube-proxy (pid $pid)"
-  fi
+  local c
+  running kube-proxy && halt kube-proxy "kube-proxy"
   # Its KUBE-* chains outlive it; --cleanup removes only those.
   if [ -x "$KUBE_PROXY" ] && command -v iptables-save >/dev/null && iptables-save 2>/dev/null | grep -q '^:KUBE-'; then
     "$KUBE_PROXY" --cleanup >>"$NODE_DIR/logs/kube-proxy.log" 2>&1 || say "kube-proxy --cleanup failed (log: $NODE_DIR/logs/kube-proxy.log)"
   fi
-  if running kubelet; then
-    pid=$(pid_of kubelet); kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do running kubelet || break; sleep 0.1; done
-    running kubelet && kill -KILL "$pid" 2>/dev/null || true
-    say "stopped the kubelet (pid $pid)"
-  fi
+  running kubelet && halt kubelet "the kubelet"
   if running containerd; then
     # Every container the kubelet ran: their tasks, then the containers (and their snapshots).
     for c in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s KILL "$c" >/dev/null 2>&1 || true; done
     sleep 0.5
     for c in $(ctr_ containers ls -q 2>/dev/null); do ctr_ tasks rm -f "$c" >/dev/null 2>&1 || true; ctr_ containers rm "$c" >/dev/null 2>&1 || true; done
-    pid=$(pid_of containerd); kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do running containerd || break; sleep 0.1; done
-    running containerd && kill -KILL "$pid" 2>/dev/null || true
-    say "stopped containerd (pid $pid) and the pods' containers"
+    halt containerd "containerd and the pods' containers"
   fi
   pkill -f "containerd-shim-runc-v2 .*-address $SOCK" 2>/dev/null || true
   # Pod volumes and network namespaces the kubelet and CNI left mounted.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure a Kubernetes control plane that runs on loopback is available (scripts/kubernetes/
-# cluster.sh starts it): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, and the
-# kubelet and kube-proxy of a real node (scripts/kubernetes/node.sh), v1.37.2 and kwok v0.8.0 (fake nodes) in $MODELPLANE_CACHE/toolchain/kubernetes-v1.37.2/bin,
-# kwok's stage files next to them, and Debian's etcd-server.
+# cluster.sh starts it): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, the
+# kubelet and kube-proxy of a real node (scripts/kubernetes/node.sh), all v1.37.2, and kwok v0.8.0
+# (fake nodes) in $MODELPLANE_CACHE/toolchain/kubernetes-v1.37.2/bin, kwok's stage files next to
+# them, and Debian's etcd-server.
 # Why build: no cluster image or release binary is reachable here (registries only), and Debian
 # has no kube-apiserver. k8s.io/kubernetes cannot be `go install`ed: its go.mod replaces every
 # staging module (k8s.io/api, client-go, ...) with ./staging/..., so a throwaway wrapper module

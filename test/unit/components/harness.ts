@@ -58,13 +58,13 @@ interface RegisterRequest {
 }
 type Callback = (err: unknown, resp: { getUrn(): string } | undefined) => void;
 
-/** Outputs a real provider would add, so components see resolved values. */
 /** The ClusterIP the mocked API server gives the Service resource `name` (derived from it, stable). */
 export function mockClusterIp(name: string): string {
   const n = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 62_500, 7);
   return `10.96.${Math.floor(n / 250)}.${(n % 250) + 2}`;
 }
 
+/** Outputs a real provider would add, so components see resolved values. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   const plain = reveal(inputs) as Record<string, unknown>;
   switch (type.replace("pulumi-nodejs:dynamic/", "")) {
